@@ -1,0 +1,31 @@
+"""Where audio files live: one audio root, optionally with a folder per language.
+
+An `audioId` is resolved to `<root>/<language>/<audioId>.<ext>` first, then
+`<root>/<audioId>.<ext>`, for each extension FreeSWITCH plays out of the box. The result is
+always an absolute path inside the root: the schema's pattern already forbids `..` and
+absolute ids, and the resolved path (symlinks followed) is checked again here, so a link
+inside the audio folder cannot lead outside it either.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+AUDIO_EXTENSIONS = (".wav", ".mp3", ".ogg")
+
+
+def candidates(root: Path, audio_id: str, language: str | None) -> list[Path]:
+    folders = [root / language] if language else []
+    folders.append(root)
+    return [folder / f"{audio_id}{ext}" for folder in folders for ext in AUDIO_EXTENSIONS]
+
+
+def resolve_audio(root: Path, audio_id: str, language: str | None) -> Path | None:
+    """The file an audioId plays, or None when there is none inside the root."""
+    real_root = root.resolve()
+    for path in candidates(root, audio_id, language):
+        if path.is_file():
+            real = path.resolve()
+            if real.is_relative_to(real_root):
+                return real
+    return None

@@ -1,0 +1,97 @@
+"""The `callflow` command: validate flows, print the schema (and, later, run and simulate).
+
+Exit codes follow the usual convention: 0 all good, 1 a flow is invalid (or a check failed),
+2 the command itself was used wrongly (unknown option, a path that does not exist).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+from controller import __version__
+from controller.flows.loader import LoadResult, discover, load_flow_file, summary
+from controller.flows.problems import Severity
+from controller.flows.schema import schema_text
+
+EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="callflow", description="Call flows for FreeSWITCH.")
+    parser.add_argument("--version", action="version", version=f"callflow {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    validate = commands.add_parser(
+        "validate", help="check flow files", description="Check flow files (YAML or JSON); "
+        "directories are searched recursively.")
+    validate.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    validate.add_argument("--format", choices=("text", "json"), default="text")
+    validate.add_argument("--strict", action="store_true", help="treat warnings as errors")
+    validate.add_argument("--audio", type=Path, default=Path("audio"), metavar="DIR",
+                          help="audio root to check audio files against (default: audio/)")
+    validate.set_defaults(handler=_validate)
+
+    schema = commands.add_parser("schema", help="print the flow JSON Schema")
+    schema.set_defaults(handler=_schema)
+    return parser
+
+
+def _strict(result: LoadResult) -> LoadResult:
+    promoted = [replace(p, severity=Severity.ERROR) for p in result.problems]
+    return LoadResult(result.source, result.flow_id, result.flow if not promoted else None,
+                      promoted)
+
+
+def _validate(args: argparse.Namespace) -> int:
+    missing = [str(p) for p in args.paths if not p.exists()]
+    if missing:
+        print(f"callflow validate: no such file or directory: {', '.join(missing)}",
+              file=sys.stderr)
+        return EXIT_USAGE
+    files = discover(args.paths)
+    if not files:
+        print("callflow validate: no flow files (*.yaml, *.yml, *.json) found", file=sys.stderr)
+        return EXIT_USAGE
+    results = [load_flow_file(path, audio_root=args.audio) for path in files]
+    if args.strict:
+        results = [_strict(r) for r in results]
+    if args.format == "json":
+        print(json.dumps(summary(results), indent=2, ensure_ascii=False))
+    else:
+        for result in results:
+            for problem in result.problems:
+                print(problem.as_text())
+        errors = sum(len(r.errors) for r in results)
+        warnings = sum(len(r.warnings) for r in results)
+        invalid = sum(not r.valid for r in results)
+        print(f"{len(results)} flow(s) checked: {len(results) - invalid} valid, {invalid} "
+              f"invalid; {errors} error(s), {warnings} warning(s)", file=sys.stderr)
+    return EXIT_OK if all(r.valid for r in results) else EXIT_INVALID
+
+
+def _schema(_: argparse.Namespace) -> int:
+    sys.stdout.write(schema_text())
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _build_parser().parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except BrokenPipeError:  # `callflow schema | head`
+        return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

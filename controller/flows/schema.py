@@ -1,0 +1,188 @@
+"""The published flow schema, assembled from the node types' fragments, and its defaults.
+
+`flow_schema()` is what `callflow schema` prints and what `controller/schema/flow.schema.json`
+holds (a test keeps the two equal). JSON Schema's `default` does nothing by itself, so
+`apply_defaults` fills every missing field that has one, once, at load: the runtime then reads
+config without fallbacks of its own.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from functools import cache
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+from controller.nodes import NODE_TYPES
+from controller.nodes.schema_parts import LANGUAGE_PATTERN
+
+SCHEMA_ID = "urn:callflow:schema:flow:1"
+FLOW_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+NODE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$"
+
+_NODE_REFERENCE = {"type": "string", "pattern": NODE_ID_PATTERN, "description": "A node id."}
+
+
+def _outputs_schema(name: str) -> dict[str, Any]:
+    node_type = NODE_TYPES[name]
+    properties: dict[str, Any] = {output: _NODE_REFERENCE for output in node_type.outputs}
+    if node_type.has_branches:
+        properties["branches"] = {
+            "type": "object",
+            "additionalProperties": _NODE_REFERENCE,
+            "description": "Digit (or entry) → node id.",
+        }
+    return {"type": "object", "additionalProperties": False, "properties": properties}
+
+
+def _node_schema() -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": ["id", "type"],
+        "additionalProperties": False,
+        "properties": {
+            "id": {
+                "type": "string",
+                "pattern": NODE_ID_PATTERN,
+                "description": "Unique within the flow; outputs refer to it.",
+            },
+            "type": {"enum": list(NODE_TYPES), "description": "The node type."},
+            "label": {"type": "string", "maxLength": 200, "description": "Shown to people."},
+            "config": {"type": "object", "default": {}},
+            "outputs": {"type": "object", "default": {}},
+        },
+        "allOf": [
+            {
+                "if": {"properties": {"type": {"const": name}}, "required": ["type"]},
+                "then": {
+                    "properties": {
+                        "config": {"$ref": f"#/$defs/{name}.config"},
+                        "outputs": {"$ref": f"#/$defs/{name}.outputs"},
+                    }
+                },
+            }
+            for name in NODE_TYPES
+        ],
+    }
+
+
+SETTINGS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "default": {},
+    "description": "Settings for the whole flow.",
+    "properties": {
+        "language": {
+            "type": "string",
+            "pattern": LANGUAGE_PATTERN,
+            "default": "en",
+            "description": "Language of spoken numbers, dates and words unless an item says "
+            "otherwise.",
+        },
+    },
+}
+
+
+@cache
+def _schema() -> dict[str, Any]:
+    defs: dict[str, Any] = {"node": _node_schema()}
+    for name, node_type in NODE_TYPES.items():
+        defs[f"{name}.config"] = node_type.config_schema
+        defs[f"{name}.outputs"] = _outputs_schema(name)
+        defs.update(node_type.schema_defs)
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": SCHEMA_ID,
+        "title": "callflow flow",
+        "description": "A call flow: a directed graph of nodes run on each call.",
+        "type": "object",
+        "required": ["name", "graph"],
+        "additionalProperties": False,
+        "properties": {
+            "$schema": {"type": "string", "description": "Schema reference for editors."},
+            "id": {
+                "type": "string",
+                "pattern": FLOW_ID_PATTERN,
+                "description": "The flow's id; in a file it must equal the file name.",
+            },
+            "name": {"type": "string", "minLength": 1, "maxLength": 200,
+                     "description": "Display name."},
+            "description": {"type": "string", "default": "", "description": "What it is for."},
+            "settings": SETTINGS_SCHEMA,
+            "graph": {
+                "type": "object",
+                "required": ["startNodeId", "nodes"],
+                "additionalProperties": False,
+                "properties": {
+                    "startNodeId": {**_NODE_REFERENCE, "description": "Where calls start."},
+                    "nodes": {
+                        "type": "array",
+                        "minItems": 1,
+                        "maxItems": 5000,
+                        "items": {"$ref": "#/$defs/node"},
+                    },
+                },
+            },
+        },
+        "$defs": defs,
+    }
+
+
+def flow_schema() -> dict[str, Any]:
+    """A fresh copy of the published schema."""
+    return copy.deepcopy(_schema())
+
+
+def schema_text() -> str:
+    return json.dumps(_schema(), indent=2, ensure_ascii=False) + "\n"
+
+
+@cache
+def validator() -> Draft202012Validator:
+    Draft202012Validator.check_schema(_schema())
+    return Draft202012Validator(_schema())
+
+
+_if_validators: dict[int, Draft202012Validator] = {}
+
+
+def _condition_holds(if_schema: dict[str, Any], instance: Any) -> bool:
+    # Keyed by id(): the `if` schemas are module constants that live as long as the process.
+    checker = _if_validators.get(id(if_schema))
+    if checker is None:
+        checker = _if_validators[id(if_schema)] = validator().evolve(schema=if_schema)
+    return checker.is_valid(instance)
+
+
+def _resolve(schema: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in schema:
+        name = schema["$ref"].removeprefix("#/$defs/")
+        schema = {**_schema()["$defs"][name], **{k: v for k, v in schema.items() if k != "$ref"}}
+    return schema
+
+
+def apply_defaults(instance: Any, schema: dict[str, Any] | None = None) -> None:
+    """Fill missing fields that have a `default`, in place, through $ref, allOf and if/then/else.
+
+    Safe on invalid documents: it only writes into mappings and descends where types match,
+    so it can run before every schema error has been fixed.
+    """
+    schema = _resolve(_schema() if schema is None else schema)
+    if isinstance(instance, dict):
+        for key, sub in schema.get("properties", {}).items():
+            sub = _resolve(sub)
+            if key not in instance and "default" in sub:
+                instance[key] = copy.deepcopy(sub["default"])
+            if key in instance:
+                apply_defaults(instance[key], sub)
+    if isinstance(instance, list) and isinstance(schema.get("items"), dict):
+        for item in instance:
+            apply_defaults(item, schema["items"])
+    for sub in schema.get("allOf", ()):
+        apply_defaults(instance, sub)
+    if "if" in schema:
+        branch = "then" if _condition_holds(schema["if"], instance) else "else"
+        if branch in schema:
+            apply_defaults(instance, schema[branch])

@@ -1,0 +1,112 @@
+"""The contract every node type keeps, and the registry entry built from its module.
+
+A node type is one module in this package. It holds, side by side:
+
+- `OUTPUTS`: the output names it can return, exactly as the flow guide spells them;
+- `CONFIG_SCHEMA`: a JSON Schema (draft 2020-12) fragment for its `config`, with a `default`
+  and a `description` for every field — the published schema and the README's reference are
+  assembled from these, and defaults are applied once, at load;
+- optionally `check(node)`: problems JSON Schema cannot express (cross-field rules), yielded
+  as `Problem`s; `reads(config)` / `writes(config)`: the variables it reads and sets, for the
+  "read but never set" warning; `audio(config)`: the audio files it will play;
+- `run(call, config) -> str` (the runtime): performs the node on a call and *returns* the name
+  of the output to take. There is no "continue" to forget: a node that returns is done.
+
+The registry (`controller.nodes.NODE_TYPES`) maps a type name to a `NodeType` built from the
+module, filling in harmless defaults for the optional parts, so adding a node type is that
+module, its tests, and one registry line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any
+
+from controller.flows.problems import Problem
+from controller.templates import strings_in
+
+ERROR_OUTPUT = "onError"
+DEFAULT_OUTPUT = "default"
+
+
+@dataclass(frozen=True, slots=True)
+class NodeSpec:
+    """A node as validation sees it: config already has its defaults applied."""
+
+    id: str
+    type: str
+    label: str
+    config: dict[str, Any]
+    outputs: dict[str, Any]
+    pointer: str  # JSON pointer of the node in its document, e.g. /graph/nodes/3
+
+
+@dataclass(frozen=True, slots=True)
+class VariableRead:
+    pointer: str  # relative to the node's config, e.g. /destination
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class AudioUse:
+    pointer: str  # relative to the node's config
+    audio_id: str
+    language: str | None
+
+
+def _nothing(_: Any) -> Iterator[Any]:
+    return iter(())
+
+
+@dataclass(frozen=True)
+class NodeType:
+    name: str
+    summary: str
+    outputs: tuple[str, ...]
+    config_schema: dict[str, Any]
+    has_branches: bool = False
+    schema_defs: dict[str, Any] = field(default_factory=dict)
+    check: Callable[[NodeSpec], Iterable[Problem]] = _nothing
+    reads: Callable[[dict[str, Any]], Iterable[VariableRead]] = _nothing
+    writes: Callable[[dict[str, Any]], Iterable[str]] = _nothing
+    audio: Callable[[dict[str, Any]], Iterable[AudioUse]] = _nothing
+    run: Callable[..., str] | None = field(default=None, repr=False)
+
+    @property
+    def terminal(self) -> bool:
+        return not self.outputs and not self.has_branches
+
+    @classmethod
+    def from_module(cls, name: str, module: ModuleType) -> NodeType:
+        doc = (module.__doc__ or name).strip().splitlines()[0]
+        optional = {
+            attr: getattr(module, attr)
+            for attr in ("check", "reads", "writes", "audio", "run")
+            if hasattr(module, attr)
+        }
+        return cls(
+            name=name,
+            summary=doc,
+            outputs=tuple(module.OUTPUTS),
+            config_schema=module.CONFIG_SCHEMA,
+            has_branches=getattr(module, "HAS_BRANCHES", False),
+            schema_defs=getattr(module, "SCHEMA_DEFS", {}),
+            **optional,
+        )
+
+
+def template_reads(config: dict[str, Any], *fields: str) -> Iterator[VariableRead]:
+    """Variables referenced by `{{ }}` placeholders in the named config fields."""
+    from controller.templates import TemplateError, placeholders
+
+    for name in fields:
+        if name not in config:
+            continue
+        for pointer, text in strings_in(config[name], "/" + name):
+            try:
+                for variable in placeholders(text):
+                    yield VariableRead(pointer, variable)
+            except TemplateError:
+                continue  # reported by check_templates

@@ -1,0 +1,179 @@
+"""DTMF: collects keypad input, with a prompt, retries, and a branch per digit.
+
+Each attempt plays the prompt (the retry prompt after an invalid entry or a timeout) and waits
+for digits. A digit (single_digit) or an entry (multi_digit) with a branch takes that branch;
+any other valid entry takes onSuccess. When every attempt failed, onMaxRetries is taken if
+`maxRetries` > 0 and it is wired, else onTimeout or onInvalid by how the last attempt failed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from controller.flows.problems import Problem, error, pointer_of
+from controller.nodes.base import AudioUse, NodeSpec, VariableRead
+from controller.nodes.schema_parts import (
+    audio_items,
+    flow_variable,
+    item_audio,
+    item_reads,
+    milliseconds,
+)
+
+OUTPUTS = ("onSuccess", "onTimeout", "onInvalid", "onMaxRetries", "onError", "default")
+HAS_BRANCHES = True
+DIGITS = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "0", "*", "#")
+
+CONFIG_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "mode": {
+            "enum": ["single_digit", "multi_digit"],
+            "default": "single_digit",
+            "description": "One key press, or several ended by a terminator or a pause.",
+        },
+        "variable": flow_variable("Flow variable that receives the digits.", "digits"),
+        "timeout": milliseconds("Wait for the first digit, per attempt", 5000, 500, 120000),
+        "maxRetries": {
+            "type": "integer",
+            "minimum": 0,
+            "maximum": 10,
+            "default": 0,
+            "description": "Attempts after the first one when the entry times out or is "
+            "invalid.",
+        },
+        "singleDigitConfig": {
+            "type": "object",
+            "additionalProperties": False,
+            "default": {},
+            "description": "Settings for `single_digit` mode.",
+            "properties": {
+                "allowedDigits": {
+                    "type": "array",
+                    "items": {"enum": list(DIGITS)},
+                    "uniqueItems": True,
+                    "minItems": 1,
+                    "default": list(DIGITS),
+                    "description": "Keys that count as a valid answer; others are invalid.",
+                }
+            },
+        },
+        "multiDigitConfig": {
+            "type": "object",
+            "additionalProperties": False,
+            "default": {},
+            "description": "Settings for `multi_digit` mode.",
+            "properties": {
+                "minDigits": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": 64,
+                    "default": 1,
+                    "description": "Fewest digits of a valid entry.",
+                },
+                "maxDigits": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": 64,
+                    "default": 20,
+                    "description": "Most digits of an entry; collection stops there.",
+                },
+                "terminators": {
+                    "type": "string",
+                    "pattern": "^[0-9*#]{0,4}$",
+                    "default": "#",
+                    "description": "Keys that end the entry (not part of it); '' for none.",
+                },
+                "interDigitTimeout": milliseconds(
+                    "Pause between digits that ends the entry", 3000, 500, 30000
+                ),
+                "pattern": {
+                    "type": ["string", "null"],
+                    "default": None,
+                    "description": "Regular expression a valid entry must match in full.",
+                },
+            },
+        },
+        "prompt": audio_items("Played at the start of each attempt.", required=False),
+        "invalidPrompt": audio_items(
+            "Played after an invalid entry, before the next attempt.", required=False
+        ),
+        "timeoutPrompt": audio_items(
+            "Played after a timeout, before the next attempt.", required=False
+        ),
+    },
+}
+
+_PROMPTS = ("prompt", "invalidPrompt", "timeoutPrompt")
+
+
+def check(node: NodeSpec) -> Iterator[Problem]:
+    config = node.config
+    multi = config["multiDigitConfig"]
+    base = f"{node.pointer}/config/multiDigitConfig"
+    pattern = None
+    if multi["pattern"] is not None:
+        try:
+            pattern = re.compile(multi["pattern"])
+        except re.error as exc:
+            yield error(
+                "invalid-pattern",
+                f"pattern is not a valid regular expression: {exc}",
+                pointer=base + "/pattern",
+            )
+    if multi["minDigits"] > multi["maxDigits"]:
+        yield error(
+            "invalid-config",
+            f"minDigits ({multi['minDigits']}) is greater than maxDigits ({multi['maxDigits']})",
+            pointer=base + "/minDigits",
+        )
+    branches = node.outputs.get("branches") or {}
+    allowed = config["singleDigitConfig"]["allowedDigits"]
+    for key in branches:
+        where = pointer_of(*node.pointer.split("/")[1:], "outputs", "branches", key)
+        if config["mode"] == "single_digit":
+            if key not in DIGITS:
+                yield error(
+                    "invalid-branch-key",
+                    f"branch key {key!r} is not a key on a phone: use one of 0-9, * or #",
+                    pointer=where,
+                )
+            elif key not in allowed:
+                yield error(
+                    "branch-not-allowed",
+                    f"branch {key!r} can never be taken: it is not in "
+                    f"singleDigitConfig.allowedDigits ({', '.join(allowed)})",
+                    pointer=where,
+                )
+        elif not re.fullmatch(r"[0-9*#]+", key):
+            yield error(
+                "invalid-branch-key",
+                f"branch key {key!r} must be digits, * or #",
+                pointer=where,
+            )
+        elif not multi["minDigits"] <= len(key) <= multi["maxDigits"] or (
+            pattern is not None and not pattern.fullmatch(key)
+        ):
+            yield error(
+                "branch-not-allowed",
+                f"branch {key!r} can never be taken: it is not a valid entry "
+                "(minDigits, maxDigits, pattern)",
+                pointer=where,
+            )
+
+
+def reads(config: dict[str, Any]) -> Iterator[VariableRead]:
+    for name in _PROMPTS:
+        yield from item_reads(config[name], "/" + name)
+
+
+def writes(config: dict[str, Any]) -> Iterator[str]:
+    yield config["variable"]
+
+
+def audio(config: dict[str, Any]) -> Iterator[AudioUse]:
+    for name in _PROMPTS:
+        yield from item_audio(config[name], "/" + name)

@@ -1,0 +1,45 @@
+"""Set Variable: stores a value (a template) in a flow variable for later nodes.
+
+With `exportToChannel`, the value is also set as a FreeSWITCH channel variable, so the
+dialplan, CDRs and other applications see it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from controller.nodes.base import VariableRead, template_reads
+from controller.templates import FLOW_VARIABLE_PATTERN
+
+OUTPUTS = ("onSuccess", "onError", "default")
+
+CONFIG_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["variable", "value"],
+    "properties": {
+        "variable": {
+            "type": "string",
+            "pattern": FLOW_VARIABLE_PATTERN,
+            "description": "Flow variable to set (letters, digits and _).",
+        },
+        "value": {
+            "type": ["string", "number", "boolean"],
+            "description": "Value to store; text is a template, e.g. `{{contact.firstName}}`.",
+        },
+        "exportToChannel": {
+            "type": "boolean",
+            "default": False,
+            "description": "Also set it as a channel variable on the call.",
+        },
+    },
+}
+
+
+def reads(config: dict[str, Any]) -> Iterator[VariableRead]:
+    return template_reads(config, "value")
+
+
+def writes(config: dict[str, Any]) -> Iterator[str]:
+    yield config["variable"]
