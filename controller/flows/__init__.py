@@ -1,16 +1,5 @@
-"""Flows as data: reading, validating and modelling flow documents."""
+"""Flows as data: reading (`source`), validating (`validate`, `graph`, `schema`), loading
+(`loader`) and the runnable model (`model`).
 
-from controller.flows.loader import LoadResult, discover, load_flow_file, load_flow_text
-from controller.flows.model import Flow, Node
-from controller.flows.problems import Problem, Severity
-
-__all__ = [
-    "Flow",
-    "LoadResult",
-    "Node",
-    "Problem",
-    "Severity",
-    "discover",
-    "load_flow_file",
-    "load_flow_text",
-]
+Kept free of imports so node modules can use `controller.flows.problems` without a cycle.
+"""

@@ -37,8 +37,11 @@ class GraphNode:
         for name, target in self.outputs.items():
             if name == "branches" and isinstance(target, dict):
                 for key, branch_target in target.items():
-                    yield pointer_of("graph", "nodes", self.index, "outputs", "branches", key), (
-                        f"branches.{key}"), branch_target
+                    yield (
+                        pointer_of("graph", "nodes", self.index, "outputs", "branches", key),
+                        (f"branches.{key}"),
+                        branch_target,
+                    )
             else:
                 yield pointer_of("graph", "nodes", self.index, "outputs", name), name, target
 
@@ -55,12 +58,14 @@ def collect_nodes(data: Any) -> list[GraphNode] | None:
             continue
         node_type = raw.get("type")
         outputs = raw.get("outputs")
-        result.append(GraphNode(
-            index=index,
-            id=raw["id"],
-            type=node_type if node_type in NODE_TYPES else None,
-            outputs=outputs if isinstance(outputs, dict) else {},
-        ))
+        result.append(
+            GraphNode(
+                index=index,
+                id=raw["id"],
+                type=node_type if node_type in NODE_TYPES else None,
+                outputs=outputs if isinstance(outputs, dict) else {},
+            )
+        )
     return result
 
 
@@ -74,11 +79,13 @@ def check_graph(data: dict[str, Any], nodes: list[GraphNode]) -> list[Problem]:
     by_id: dict[str, GraphNode] = {}
     for node in nodes:
         if node.id in by_id:
-            problems.append(error(
-                "duplicate-node-id",
-                f"node id {node.id!r} is already used by node {by_id[node.id].index}",
-                pointer=node.pointer + "/id",
-            ))
+            problems.append(
+                error(
+                    "duplicate-node-id",
+                    f"node id {node.id!r} is already used by node {by_id[node.id].index}",
+                    pointer=node.pointer + "/id",
+                )
+            )
         else:
             by_id[node.id] = node
     ids = list(by_id)
@@ -86,39 +93,46 @@ def check_graph(data: dict[str, Any], nodes: list[GraphNode]) -> list[Problem]:
     for node in nodes:
         raw_type = raw_nodes[node.index].get("type")
         if node.type is None and isinstance(raw_type, str):
-            problems.append(error(
-                "unknown-node-type",
-                f"unknown node type {raw_type!r}{_suggest(raw_type, list(NODE_TYPES))}; "
-                f"node types are: {', '.join(NODE_TYPES)}",
-                pointer=node.pointer + "/type",
-            ))
+            problems.append(
+                error(
+                    "unknown-node-type",
+                    f"unknown node type {raw_type!r}{_suggest(raw_type, list(NODE_TYPES))}; "
+                    f"node types are: {', '.join(NODE_TYPES)}",
+                    pointer=node.pointer + "/type",
+                )
+            )
         problems.extend(_check_outputs(node, by_id, ids))
 
     start = data["graph"].get("startNodeId")
     if isinstance(start, str) and start not in by_id:
-        problems.append(error(
-            "missing-start-node",
-            f"startNodeId {start!r} is not the id of any node{_suggest(start, ids)}",
-            pointer="/graph/startNodeId",
-        ))
+        problems.append(
+            error(
+                "missing-start-node",
+                f"startNodeId {start!r} is not the id of any node{_suggest(start, ids)}",
+                pointer="/graph/startNodeId",
+            )
+        )
         return problems
     if not isinstance(start, str):
         return problems
     reachable = _reachable(start, by_id)
     for node in nodes:
         if node.id not in reachable and by_id.get(node.id) is node:
-            problems.append(error(
-                "unreachable-node",
-                f"node {node.id!r} can never run: no path from the start node "
-                f"{start!r} leads to it",
-                pointer=node.pointer,
-            ))
+            problems.append(
+                error(
+                    "unreachable-node",
+                    f"node {node.id!r} can never run: no path from the start node "
+                    f"{start!r} leads to it",
+                    pointer=node.pointer,
+                )
+            )
     problems.extend(_check_traps(reachable, by_id, nodes))
     return problems
 
 
-def _check_outputs(node: GraphNode, by_id: dict[str, GraphNode], ids: list[str]) -> Iterator[
-        Problem]:
+def _check_outputs(
+    node: GraphNode, by_id: dict[str, GraphNode], ids: list[str]
+) -> Iterator[Problem]:
     if node.type is None:
         return
     node_type = NODE_TYPES[node.type]
@@ -179,8 +193,9 @@ def _can_finish(node: GraphNode) -> bool:
     return any(output not in node.outputs for output in exits)
 
 
-def _check_traps(reachable: set[str], by_id: dict[str, GraphNode],
-                 nodes: list[GraphNode]) -> Iterator[Problem]:
+def _check_traps(
+    reachable: set[str], by_id: dict[str, GraphNode], nodes: list[GraphNode]
+) -> Iterator[Problem]:
     incoming: dict[str, list[str]] = {node_id: [] for node_id in by_id}
     for node in by_id.values():
         for target in _targets(node, by_id):
@@ -192,8 +207,9 @@ def _check_traps(reachable: set[str], by_id: dict[str, GraphNode],
             if source not in finishing:
                 finishing.add(source)
                 queue.append(source)
-    trapped = [n for n in nodes if n.id in reachable and n.id not in finishing
-               and by_id.get(n.id) is n]
+    trapped = [
+        n for n in nodes if n.id in reachable and n.id not in finishing and by_id.get(n.id) is n
+    ]
     if trapped:
         names = ", ".join(repr(n.id) for n in trapped)
         yield error(

@@ -8,6 +8,7 @@ to the exact text it started with.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -53,22 +54,29 @@ def flow_id_for(path: Path) -> str:
     return path.name.split(".")[0]
 
 
-def load_document(document: Document, *, flow_id: str, version: str, source: str,
-                  audio_root: Path | None = None) -> LoadResult:
+def load_document(
+    document: Document, *, flow_id: str, version: str, source: str, audio_root: Path | None = None
+) -> LoadResult:
     data, problems = validate_document(document.data, audio_root=audio_root)
     if not re.match(FLOW_ID_PATTERN, flow_id):
-        problems.insert(0, error(
-            "invalid-flow-id",
-            f"flow id {flow_id!r} (the file name) must be lower-case letters, digits, '-' or "
-            "'_', starting with a letter or digit, at most 64 characters",
-        ))
+        problems.insert(
+            0,
+            error(
+                "invalid-flow-id",
+                f"flow id {flow_id!r} (the file name) must be lower-case letters, digits, '-' or "
+                "'_', starting with a letter or digit, at most 64 characters",
+            ),
+        )
     declared = document.data.get("id")
     if isinstance(declared, str) and declared != flow_id:
-        problems.insert(0, error(
-            "id-mismatch",
-            f"id {declared!r} does not match the file name {flow_id!r}",
-            pointer="/id",
-        ))
+        problems.insert(
+            0,
+            error(
+                "id-mismatch",
+                f"id {declared!r} does not match the file name {flow_id!r}",
+                pointer="/id",
+            ),
+        )
     problems = locate(problems, file=source, data=document.data, line_of=document.line_of)
     result = LoadResult(source=source, flow_id=flow_id, flow=None, problems=problems)
     if result.valid:
@@ -81,40 +89,56 @@ def _unreadable(exc: SourceError, source: str, flow_id: str) -> LoadResult:
     return LoadResult(source=source, flow_id=flow_id, flow=None, problems=[problem])
 
 
-def load_flow_file(path: Path, *, audio_root: Path | None = None,
-                   display: str | None = None) -> LoadResult:
+def load_flow_file(
+    path: Path, *, audio_root: Path | None = None, display: str | None = None
+) -> LoadResult:
     source = display or str(path)
     flow_id = flow_id_for(path)
     try:
         document, raw = read_document(path)
     except SourceError as exc:
         return _unreadable(exc, source, flow_id)
-    return load_document(document, flow_id=flow_id, version=version_of(raw), source=source,
-                         audio_root=audio_root)
+    return load_document(
+        document, flow_id=flow_id, version=version_of(raw), source=source, audio_root=audio_root
+    )
 
 
-def load_flow_data(data: Any, *, flow_id: str, source: str = "<request>",
-                   audio_root: Path | None = None) -> LoadResult:
+def load_flow_data(
+    data: Any, *, flow_id: str, source: str = "<request>", audio_root: Path | None = None
+) -> LoadResult:
     """Validate a document that arrived as data (the HTTP API), not as a file."""
-    import json
-
     if not isinstance(data, dict):
         problem = error("unreadable", "a flow must be a mapping (name, description, graph)")
-        return LoadResult(source=source, flow_id=flow_id, flow=None,
-                          problems=locate([problem], file=source, data=None))
+        return LoadResult(
+            source=source,
+            flow_id=flow_id,
+            flow=None,
+            problems=locate([problem], file=source, data=None),
+        )
     raw = json.dumps(data, sort_keys=True).encode()
-    return load_document(Document(data), flow_id=flow_id, version=version_of(raw),
-                         source=source, audio_root=audio_root)
+    return load_document(
+        Document(data),
+        flow_id=flow_id,
+        version=version_of(raw),
+        source=source,
+        audio_root=audio_root,
+    )
 
 
-def load_flow_text(text: str, *, flow_id: str, is_json: bool, source: str,
-                   audio_root: Path | None = None) -> LoadResult:
+def load_flow_text(
+    text: str, *, flow_id: str, is_json: bool, source: str, audio_root: Path | None = None
+) -> LoadResult:
     try:
         document = parse_text(text, is_json=is_json)
     except SourceError as exc:
         return _unreadable(exc, source, flow_id)
-    return load_document(document, flow_id=flow_id, version=version_of(text.encode()),
-                         source=source, audio_root=audio_root)
+    return load_document(
+        document,
+        flow_id=flow_id,
+        version=version_of(text.encode()),
+        source=source,
+        audio_root=audio_root,
+    )
 
 
 def is_flow_file(path: Path) -> bool:
@@ -127,14 +151,37 @@ def discover(paths: Iterable[Path]) -> list[Path]:
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found.extend(sorted(
-                p for p in path.rglob("*")
-                if p.is_file() and is_flow_file(p)
-                and not any(part.startswith(".") for part in p.relative_to(path).parts)
-            ))
+            found.extend(
+                sorted(
+                    p
+                    for p in path.rglob("*")
+                    if p.is_file()
+                    and is_flow_file(p)
+                    and not any(part.startswith(".") for part in p.relative_to(path).parts)
+                )
+            )
         else:
             found.append(path)
     return found
+
+
+def check_unique_ids(results: list[LoadResult]) -> None:
+    """Two files with one stem (x.yaml and x.json) would claim one flow id: an error on each
+    later file, so a route or dialplan never runs a flow chosen by directory order."""
+    first: dict[str, LoadResult] = {}
+    for result in results:
+        earlier = first.setdefault(result.flow_id, result)
+        if earlier is not result:
+            result.problems.insert(
+                0,
+                Problem(
+                    Severity.ERROR,
+                    "duplicate-flow-id",
+                    f"flow id {result.flow_id!r} is already defined by {earlier.source}",
+                    file=result.source,
+                ),
+            )
+            result.flow = None
 
 
 def summary(results: list[LoadResult]) -> dict[str, Any]:

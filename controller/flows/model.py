@@ -29,8 +29,9 @@ class Flow:
     source: str = ""
 
     @classmethod
-    def from_document(cls, data: dict[str, Any], *, flow_id: str, version: str,
-                      source: str = "") -> Flow:
+    def from_document(
+        cls, data: dict[str, Any], *, flow_id: str, version: str, source: str = ""
+    ) -> Flow:
         """Build from a document that validated without errors (defaults already applied)."""
         nodes = {}
         for raw in data["graph"]["nodes"]:

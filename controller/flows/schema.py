@@ -17,6 +17,7 @@ from jsonschema import Draft202012Validator
 
 from controller.nodes import NODE_TYPES
 from controller.nodes.schema_parts import LANGUAGE_PATTERN
+from controller.nodes.schema_parts import SCHEMA_DEFS as SHARED_DEFS
 
 SCHEMA_ID = "urn:callflow:schema:flow:1"
 FLOW_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
@@ -27,11 +28,13 @@ _NODE_REFERENCE = {"type": "string", "pattern": NODE_ID_PATTERN, "description": 
 
 def _outputs_schema(name: str) -> dict[str, Any]:
     node_type = NODE_TYPES[name]
-    properties: dict[str, Any] = {output: _NODE_REFERENCE for output in node_type.outputs}
+    properties: dict[str, Any] = {
+        output: {"$ref": "#/$defs/nodeId"} for output in node_type.outputs
+    }
     if node_type.has_branches:
         properties["branches"] = {
             "type": "object",
-            "additionalProperties": _NODE_REFERENCE,
+            "additionalProperties": {"$ref": "#/$defs/nodeId"},
             "description": "Digit (or entry) → node id.",
         }
     return {"type": "object", "additionalProperties": False, "properties": properties}
@@ -87,7 +90,7 @@ SETTINGS_SCHEMA: dict[str, Any] = {
 
 @cache
 def _schema() -> dict[str, Any]:
-    defs: dict[str, Any] = {"node": _node_schema()}
+    defs: dict[str, Any] = {"node": _node_schema(), "nodeId": _NODE_REFERENCE, **SHARED_DEFS}
     for name, node_type in NODE_TYPES.items():
         defs[f"{name}.config"] = node_type.config_schema
         defs[f"{name}.outputs"] = _outputs_schema(name)
@@ -107,8 +110,12 @@ def _schema() -> dict[str, Any]:
                 "pattern": FLOW_ID_PATTERN,
                 "description": "The flow's id; in a file it must equal the file name.",
             },
-            "name": {"type": "string", "minLength": 1, "maxLength": 200,
-                     "description": "Display name."},
+            "name": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": 200,
+                "description": "Display name.",
+            },
             "description": {"type": "string", "default": "", "description": "What it is for."},
             "settings": SETTINGS_SCHEMA,
             "graph": {
@@ -171,8 +178,8 @@ def apply_defaults(instance: Any, schema: dict[str, Any] | None = None) -> None:
     """
     schema = _resolve(_schema() if schema is None else schema)
     if isinstance(instance, dict):
-        for key, sub in schema.get("properties", {}).items():
-            sub = _resolve(sub)
+        for key, property_schema in schema.get("properties", {}).items():
+            sub = _resolve(property_schema)
             if key not in instance and "default" in sub:
                 instance[key] = copy.deepcopy(sub["default"])
             if key in instance:

@@ -68,9 +68,13 @@ def _skip(err: ValidationError) -> bool:
     in_node = len(path) >= 3 and path[:2] == ["graph", "nodes"]
     if in_node and len(path) == 4 and path[3] == "type" and err.validator == "enum":
         return True  # unknown node type: reported with the list of types
-    if in_node and len(path) == 4 and path[3] == "outputs" and err.validator == "additionalProperties":
-        return True  # unknown output name or outputs on a terminal node
-    return False
+    # unknown output name or outputs on a terminal node
+    return (
+        in_node
+        and len(path) == 4
+        and path[3] == "outputs"
+        and err.validator == "additionalProperties"
+    )
 
 
 def _translate(err: ValidationError) -> Iterator[tuple[str, str, str]]:
@@ -84,7 +88,9 @@ def _translate(err: ValidationError) -> Iterator[tuple[str, str, str]]:
         yield "missing-field", pointer_of(*path, missing), f"required field {missing!r} is missing"
     elif kind == "additionalProperties":
         known = list(err.schema.get("properties", {}))
-        extras = [k for k in err.instance if k not in known] if isinstance(err.instance, dict) else []
+        extras = (
+            [k for k in err.instance if k not in known] if isinstance(err.instance, dict) else []
+        )
         for extra in extras:
             where = "the flow" if not path else f"{field!r}"
             allowed = ", ".join(known) if known else "none"
@@ -106,8 +112,11 @@ def _translate(err: ValidationError) -> Iterator[tuple[str, str, str]]:
     elif kind == "enum":
         choices = [c for c in err.validator_value if c is not None]
         shown = ", ".join(str(c) for c in choices)
-        suggestion = _suggest(err.instance, [str(c) for c in choices]) if isinstance(
-            err.instance, str) else ""
+        suggestion = (
+            _suggest(err.instance, [str(c) for c in choices])
+            if isinstance(err.instance, str)
+            else ""
+        )
         yield "invalid-value", here, f"{_describe(err.instance)} is not one of: {shown}{suggestion}"
     elif kind == "pattern":
         hint = _PATTERN_HINTS.get(field, f"text matching {err.validator_value}")
@@ -124,9 +133,14 @@ def _translate(err: ValidationError) -> Iterator[tuple[str, str, str]]:
         bound = "at least" if kind == "minItems" else "at most"
         yield "invalid-value", here, f"must hold {bound} {err.validator_value} item(s)"
     elif kind in ("minLength", "maxLength"):
-        yield "invalid-value", here, (
-            "must not be empty" if kind == "minLength" and err.validator_value == 1
-            else f"{kind} is {err.validator_value}"
+        yield (
+            "invalid-value",
+            here,
+            (
+                "must not be empty"
+                if kind == "minLength" and err.validator_value == 1
+                else f"{kind} is {err.validator_value}"
+            ),
         )
     elif kind == "uniqueItems":
         yield "invalid-value", here, "must not list the same item twice"

@@ -77,7 +77,9 @@ class _Constructor:
             result: dict[str, Any] = {}
             for key_node, value_node in node.value:
                 if not isinstance(key_node, yaml.ScalarNode):
-                    raise SourceError("mapping keys must be plain text", key_node.start_mark.line + 1)
+                    raise SourceError(
+                        "mapping keys must be plain text", key_node.start_mark.line + 1
+                    )
                 key = str(key_node.value)
                 if key in result:
                     raise SourceError(f"duplicate key {key!r}", key_node.start_mark.line + 1)

@@ -8,6 +8,7 @@ on nodes whose shape is already right, so one mistake is reported once.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import re
 from collections.abc import Iterator
@@ -21,8 +22,8 @@ from controller.flows.problems import Problem, Severity, error, warning
 from controller.flows.schema import apply_defaults
 from controller.flows.schema_errors import schema_problems
 from controller.nodes import NODE_TYPES
-from controller.nodes.base import DEFAULT_OUTPUT, NodeSpec
-from controller.templates import SYSTEM_VARIABLES, TemplateError, placeholders, strings_in
+from controller.nodes.base import DEFAULT_OUTPUT, NodeSpec, VariableRead
+from controller.templates import SYSTEM_VARIABLES, TemplateError, placeholders
 
 
 def validate_document(data: Any, *, audio_root: Path | None = None) -> tuple[Any, list[Problem]]:
@@ -37,11 +38,14 @@ def validate_document(data: Any, *, audio_root: Path | None = None) -> tuple[Any
         for spec in specs:
             problems += _template_problems(spec)
             problems += NODE_TYPES[spec.type].check(spec)
-        language = data.get("settings", {}).get("language") if isinstance(
-            data.get("settings"), dict) else None
+        language = (
+            data.get("settings", {}).get("language")
+            if isinstance(data.get("settings"), dict)
+            else None
+        )
         problems += _dial_warnings(specs)
         problems += _variable_warnings(specs)
-        if audio_root is not None:
+        if audio_root is not None:  # None: the caller chose not to check audio
             problems += _audio_warnings(specs, audio_root, language)
     return data, sorted(problems, key=_position)
 
@@ -51,8 +55,9 @@ def _position(problem: Problem) -> tuple[Any, ...]:
     return (problem.severity is Severity.WARNING, parts, problem.code)
 
 
-def _sound_nodes(data: dict[str, Any], nodes: list[GraphNode],
-                 problems: list[Problem]) -> Iterator[NodeSpec]:
+def _sound_nodes(
+    data: dict[str, Any], nodes: list[GraphNode], problems: list[Problem]
+) -> Iterator[NodeSpec]:
     """Nodes of a known type whose subtree has no schema error yet."""
     for node in nodes:
         if node.type is None:
@@ -72,27 +77,21 @@ def _sound_nodes(data: dict[str, Any], nodes: list[GraphNode],
 
 
 def _template_problems(spec: NodeSpec) -> Iterator[Problem]:
-    regexes = _regex_pointers(spec)
-    for pointer, text in strings_in(spec.config, f"{spec.pointer}/config"):
-        if pointer in regexes or ("{{" not in text and "}}" not in text):
-            continue
+    for pointer, text in NODE_TYPES[spec.type].templates(spec.config):
         try:
             placeholders(text)
         except TemplateError as exc:
-            yield error("invalid-template", str(exc), pointer=pointer)
+            yield error("invalid-template", str(exc), pointer=f"{spec.pointer}/config{pointer}")
 
 
-def _regex_pointers(spec: NodeSpec) -> set[str]:
-    """Config strings that are regular expressions, where braces are not placeholders."""
-    base = f"{spec.pointer}/config"
-    if spec.type == "dtmf":
-        return {base + "/multiDigitConfig/pattern"}
-    if spec.type == "condition":
-        from controller.nodes.condition import comparisons
-
-        return {base + p + "/value" for p, rule in comparisons(spec.config)
-                if rule.get("operator") == "matches"}
-    return set()
+def _reads(spec: NodeSpec) -> Iterator[VariableRead]:
+    """Every variable a node reads: through its templates, and directly."""
+    node_type = NODE_TYPES[spec.type]
+    for pointer, text in node_type.templates(spec.config):
+        with contextlib.suppress(TemplateError):  # reported by _template_problems
+            for name in placeholders(text):
+                yield VariableRead(pointer, name)
+    yield from node_type.reads(spec.config)
 
 
 def _dial_warnings(specs: list[NodeSpec]) -> Iterator[Problem]:
@@ -116,7 +115,7 @@ def _dial_warnings(specs: list[NodeSpec]) -> Iterator[Problem]:
 def _variable_warnings(specs: list[NodeSpec]) -> Iterator[Problem]:
     written = {name for spec in specs for name in NODE_TYPES[spec.type].writes(spec.config)}
     for spec in specs:
-        for read in NODE_TYPES[spec.type].reads(spec.config):
+        for read in _reads(spec):
             pointer = f"{spec.pointer}/config{read.pointer}"
             namespace, _, rest = read.name.partition(".")
             if namespace == "sys":
@@ -139,12 +138,11 @@ def _variable_warnings(specs: list[NodeSpec]) -> Iterator[Problem]:
                 )
 
 
-def _audio_warnings(specs: list[NodeSpec], audio_root: Path,
-                    language: str | None) -> Iterator[Problem]:
+def _audio_warnings(
+    specs: list[NodeSpec], audio_root: Path, language: str | None
+) -> Iterator[Problem]:
     if not audio_root.is_dir():
-        yield warning("no-audio-root", f"audio root {str(audio_root)!r} is not a directory; "
-                      "audio files were not checked")
-        return
+        return  # the caller (CLI, server) reports a missing audio root once, not per flow
     for spec in specs:
         for use in NODE_TYPES[spec.type].audio(spec.config):
             lang = use.language or language
@@ -159,11 +157,13 @@ def _audio_warnings(specs: list[NodeSpec], audio_root: Path,
                 )
 
 
-def locate(problems: list[Problem], *, file: str, data: Any,
-           line_of: Any = None) -> list[Problem]:
+def locate(problems: list[Problem], *, file: str, data: Any, line_of: Any = None) -> list[Problem]:
     """Fill in file, node id and line for each problem from its pointer."""
-    nodes = data.get("graph", {}).get("nodes") if isinstance(data, dict) and isinstance(
-        data.get("graph"), dict) else None
+    nodes = (
+        data.get("graph", {}).get("nodes")
+        if isinstance(data, dict) and isinstance(data.get("graph"), dict)
+        else None
+    )
     located = []
     for problem in problems:
         node = problem.node
@@ -173,7 +173,10 @@ def locate(problems: list[Problem], *, file: str, data: Any,
             if index < len(nodes) and isinstance(nodes[index], dict):
                 node_id = nodes[index].get("id")
                 node = node_id if isinstance(node_id, str) else f"#{index}"
-        line = problem.line if problem.line is not None or line_of is None else line_of(
-            problem.pointer)
+        line = (
+            problem.line
+            if problem.line is not None or line_of is None
+            else line_of(problem.pointer)
+        )
         located.append(replace(problem, file=file, node=node, line=line))
     return located

@@ -7,8 +7,10 @@ A node type is one module in this package. It holds, side by side:
   and a `description` for every field — the published schema and the README's reference are
   assembled from these, and defaults are applied once, at load;
 - optionally `check(node)`: problems JSON Schema cannot express (cross-field rules), yielded
-  as `Problem`s; `reads(config)` / `writes(config)`: the variables it reads and sets, for the
-  "read but never set" warning; `audio(config)`: the audio files it will play;
+  as `Problem`s; `TEMPLATE_FIELDS` (config fields whose text is a `{{ }}` template) or, when
+  that is not precise enough, `templates(config)`; `reads(config)` / `writes(config)`: the
+  variables it reads other than through templates, and those it sets, for the "read but never
+  set" warning; `audio(config)`: the audio files it will play;
 - `run(call, config) -> str` (the runtime): performs the node on a call and *returns* the name
   of the output to take. There is no "continue" to forget: a node that returns is done.
 
@@ -69,6 +71,7 @@ class NodeType:
     has_branches: bool = False
     schema_defs: dict[str, Any] = field(default_factory=dict)
     check: Callable[[NodeSpec], Iterable[Problem]] = _nothing
+    templates: Callable[[dict[str, Any]], Iterable[tuple[str, str]]] = _nothing
     reads: Callable[[dict[str, Any]], Iterable[VariableRead]] = _nothing
     writes: Callable[[dict[str, Any]], Iterable[str]] = _nothing
     audio: Callable[[dict[str, Any]], Iterable[AudioUse]] = _nothing
@@ -83,9 +86,12 @@ class NodeType:
         doc = (module.__doc__ or name).strip().splitlines()[0]
         optional = {
             attr: getattr(module, attr)
-            for attr in ("check", "reads", "writes", "audio", "run")
+            for attr in ("check", "templates", "reads", "writes", "audio", "run")
             if hasattr(module, attr)
         }
+        fields = getattr(module, "TEMPLATE_FIELDS", ())
+        if fields and "templates" not in optional:
+            optional["templates"] = lambda config: template_strings(config, fields)
         return cls(
             name=name,
             summary=doc,
@@ -97,16 +103,8 @@ class NodeType:
         )
 
 
-def template_reads(config: dict[str, Any], *fields: str) -> Iterator[VariableRead]:
-    """Variables referenced by `{{ }}` placeholders in the named config fields."""
-    from controller.templates import TemplateError, placeholders
-
+def template_strings(config: dict[str, Any], fields: Iterable[str]) -> Iterator[tuple[str, str]]:
+    """(pointer relative to config, text) for every string inside the named fields."""
     for name in fields:
-        if name not in config:
-            continue
-        for pointer, text in strings_in(config[name], "/" + name):
-            try:
-                for variable in placeholders(text):
-                    yield VariableRead(pointer, variable)
-            except TemplateError:
-                continue  # reported by check_templates
+        if name in config:
+            yield from strings_in(config[name], "/" + name)

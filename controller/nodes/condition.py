@@ -15,7 +15,7 @@ from typing import Any
 from controller.flows.problems import Problem, error
 from controller.nodes.base import NodeSpec, VariableRead
 from controller.nodes.schema_parts import VARIABLE_REFERENCE
-from controller.templates import TemplateError, placeholders, strings_in
+from controller.templates import strings_in
 
 OUTPUTS = ("onTrue", "onFalse", "onError")
 
@@ -50,8 +50,12 @@ SCHEMA_DEFS: dict[str, Any] = {
         "then": {
             "additionalProperties": False,
             "properties": {
-                "all": {"type": "array", "minItems": 1, "items": _RULE,
-                        "description": "True when every rule is true."},
+                "all": {
+                    "type": "array",
+                    "minItems": 1,
+                    "items": _RULE,
+                    "description": "True when every rule is true.",
+                },
             },
         },
         "else": {
@@ -59,8 +63,12 @@ SCHEMA_DEFS: dict[str, Any] = {
             "then": {
                 "additionalProperties": False,
                 "properties": {
-                    "any": {"type": "array", "minItems": 1, "items": _RULE,
-                            "description": "True when at least one rule is true."},
+                    "any": {
+                        "type": "array",
+                        "minItems": 1,
+                        "items": _RULE,
+                        "description": "True when at least one rule is true.",
+                    },
                 },
             },
             "else": {"$ref": "#/$defs/condition.comparison"},
@@ -129,35 +137,49 @@ def check(node: NodeSpec) -> Iterator[Problem]:
         where = f"{node.pointer}/config{pointer}"
         operator, value = rule["operator"], rule.get("value")
         if operator in UNARY and "value" in rule:
-            yield error("invalid-config", f"operator {operator!r} takes no value",
-                        pointer=where + "/value")
+            yield error(
+                "invalid-config", f"operator {operator!r} takes no value", pointer=where + "/value"
+            )
         elif operator in LIST and not isinstance(value, list):
-            yield error("invalid-config", f"operator {operator!r} needs a list as value",
-                        pointer=where + "/value")
+            yield error(
+                "invalid-config",
+                f"operator {operator!r} needs a list as value",
+                pointer=where + "/value",
+            )
         elif operator not in LIST and isinstance(value, list):
-            yield error("invalid-config", f"operator {operator!r} compares with one value, "
-                        "not a list", pointer=where + "/value")
-        elif operator in NUMERIC and isinstance(value, str) and "{{" not in value and not (
-            _is_number(value)
+            yield error(
+                "invalid-config",
+                f"operator {operator!r} compares with one value, not a list",
+                pointer=where + "/value",
+            )
+        elif (
+            operator in NUMERIC
+            and isinstance(value, str)
+            and "{{" not in value
+            and not (_is_number(value))
         ):
-            yield error("invalid-config", f"operator {operator!r} compares numbers, and "
-                        f"{value!r} is not a number", pointer=where + "/value")
+            yield error(
+                "invalid-config",
+                f"operator {operator!r} compares numbers, and {value!r} is not a number",
+                pointer=where + "/value",
+            )
         elif operator == "matches" and isinstance(value, str):
             try:
                 re.compile(value)
             except re.error as exc:
-                yield error("invalid-pattern", f"value is not a valid regular expression: {exc}",
-                            pointer=where + "/value")
+                yield error(
+                    "invalid-pattern",
+                    f"value is not a valid regular expression: {exc}",
+                    pointer=where + "/value",
+                )
+
+
+def templates(config: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    for pointer, rule in comparisons(config):
+        if rule["operator"] != "matches":  # a regular expression: braces are not placeholders
+            yield from strings_in(rule.get("value"), pointer + "/value")
 
 
 def reads(config: dict[str, Any]) -> Iterator[VariableRead]:
     for pointer, rule in comparisons(config):
         yield VariableRead(pointer + "/variable", rule["variable"])
-        if rule["operator"] == "matches":
-            continue  # a regular expression, not a template
-        for where, text in strings_in(rule.get("value"), pointer + "/value"):
-            try:
-                for name in placeholders(text):
-                    yield VariableRead(where, name)
-            except TemplateError:
-                continue  # reported by the template check

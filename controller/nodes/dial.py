@@ -6,10 +6,8 @@ with `enableAMD`, a human goes to onAnswer and a machine to onVoicemail.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-from controller.nodes.base import VariableRead, template_reads
 from controller.nodes.schema_parts import milliseconds
 
 OUTPUTS = ("onAnswer", "onVoicemail", "onNoAnswer", "onBusy", "onRejected", "onError", "default")
@@ -43,9 +41,7 @@ _AMD_SCHEMA: dict[str, Any] = {
             "Longest the analysis may take; undecided then counts as human", 5000, 1000, 30000
         ),
         "minWordLength": milliseconds("Shortest speech that counts as a word", 100, 20, 1000),
-        "betweenWordsSilence": milliseconds(
-            "Silence that separates two words", 50, 20, 1000
-        ),
+        "betweenWordsSilence": milliseconds("Silence that separates two words", 50, 20, 1000),
         "maximumNumberOfWords": {
             "type": "integer",
             "minimum": 1,
@@ -86,8 +82,7 @@ CONFIG_SCHEMA: dict[str, Any] = {
         "enableAMD": {
             "type": "boolean",
             "default": False,
-            "description": "Detect answering machines: humans take onAnswer, machines "
-            "onVoicemail.",
+            "description": "Detect answering machines: humans take onAnswer, machines onVoicemail.",
         },
         "amd": _AMD_SCHEMA,
         "gateway": {
@@ -124,8 +119,4 @@ CONFIG_SCHEMA: dict[str, Any] = {
     },
 }
 
-_TEMPLATE_FIELDS = ("destination", "dialString", "callerIdNumber", "callerIdName", "variables")
-
-
-def reads(config: dict[str, Any]) -> Iterator[VariableRead]:
-    return template_reads(config, *_TEMPLATE_FIELDS)
+TEMPLATE_FIELDS = ("destination", "dialString", "callerIdNumber", "callerIdName", "variables")

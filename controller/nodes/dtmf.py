@@ -42,8 +42,7 @@ CONFIG_SCHEMA: dict[str, Any] = {
             "minimum": 0,
             "maximum": 10,
             "default": 0,
-            "description": "Attempts after the first one when the entry times out or is "
-            "invalid.",
+            "description": "Attempts after the first one when the entry times out or is invalid.",
         },
         "singleDigitConfig": {
             "type": "object",

@@ -31,8 +31,7 @@ CONFIG_SCHEMA: dict[str, Any] = {
             "type": "string",
             "pattern": "^[A-Za-z0-9_.:-]{1,64}$",
             "default": "completed",
-            "description": "The call's final result in its record (e.g. completed, "
-            "voicemail).",
+            "description": "The call's final result in its record (e.g. completed, voicemail).",
         },
         "hangupType": {
             "enum": list(HANGUP_TYPES),

@@ -25,9 +25,7 @@ CONFIG_SCHEMA: dict[str, Any] = {
             "default": 200,
             "description": "Energy level below which audio counts as silence.",
         },
-        "silenceDuration": milliseconds(
-            "Silence that ends the recording", 3000, 500, 60000
-        ),
+        "silenceDuration": milliseconds("Silence that ends the recording", 3000, 500, 60000),
         "beep": {
             "type": "boolean",
             "default": True,
@@ -39,8 +37,9 @@ CONFIG_SCHEMA: dict[str, Any] = {
             "default": "#",
             "description": "Keys that stop the recording; '' for none.",
         },
-        "variable": flow_variable("Flow variable that receives the recording's path.",
-                                  "recordingPath"),
+        "variable": flow_variable(
+            "Flow variable that receives the recording's path.", "recordingPath"
+        ),
     },
 }
 

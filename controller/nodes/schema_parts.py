@@ -77,6 +77,8 @@ VALUE_SOURCE: dict[str, Any] = {
     "else": {"type": ["string", "number"]},
 }
 
+_VALUE = {"$ref": "#/$defs/valueSource"}
+
 _LANGUAGE = {
     "type": ["string", "null"],
     "pattern": LANGUAGE_PATTERN,
@@ -102,7 +104,7 @@ _ITEM_KINDS: dict[str, dict[str, Any]] = {
     "number": {
         "required": ["value"],
         "properties": {
-            "value": VALUE_SOURCE,
+            "value": _VALUE,
             "mode": {
                 "enum": ["full", "digits", "currency"],
                 "default": "full",
@@ -121,7 +123,7 @@ _ITEM_KINDS: dict[str, dict[str, Any]] = {
     "date": {
         "required": ["value"],
         "properties": {
-            "value": VALUE_SOURCE,
+            "value": _VALUE,
             "format": {
                 "enum": ["day_month_year", "weekday_day_month", "day_month"],
                 "default": "day_month_year",
@@ -133,7 +135,7 @@ _ITEM_KINDS: dict[str, dict[str, Any]] = {
     "word": {
         "required": ["value"],
         "properties": {
-            "value": VALUE_SOURCE,
+            "value": _VALUE,
             "language": _LANGUAGE,
         },
     },
@@ -161,10 +163,15 @@ AUDIO_ITEM: dict[str, Any] = {
 }
 
 
+# Published once under $defs and referenced, so the schema file stays small and editors show
+# one definition.
+SCHEMA_DEFS: dict[str, Any] = {"audioItem": AUDIO_ITEM, "valueSource": VALUE_SOURCE}
+
+
 def audio_items(description: str, *, required: bool) -> dict[str, Any]:
     schema: dict[str, Any] = {
         "type": "array",
-        "items": AUDIO_ITEM,
+        "items": {"$ref": "#/$defs/audioItem"},
         "maxItems": 50,
         "description": description,
     }

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from controller.nodes.base import VariableRead, template_reads
 from controller.templates import FLOW_VARIABLE_PATTERN
 
 OUTPUTS = ("onSuccess", "onError", "default")
@@ -37,8 +36,7 @@ CONFIG_SCHEMA: dict[str, Any] = {
 }
 
 
-def reads(config: dict[str, Any]) -> Iterator[VariableRead]:
-    return template_reads(config, "value")
+TEMPLATE_FIELDS = ("value",)
 
 
 def writes(config: dict[str, Any]) -> Iterator[str]:
