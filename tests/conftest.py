@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+from controller.flows.loader import load_flow_data
+
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -35,16 +37,12 @@ def one_node_flow(
 
 def problems_of(document: dict[str, Any]) -> list[tuple[str, str, str]]:
     """(severity, code, pointer) of every problem validation finds in `document`."""
-    from controller.flows.loader import load_flow_data
-
     result = load_flow_data(document, flow_id="test")
     return [(str(p.severity), p.code, p.pointer) for p in result.problems]
 
 
 def loaded_config(document: dict[str, Any], node_id: str = "n") -> dict[str, Any]:
     """The config of `node_id` after validation and defaults; fails if the flow is invalid."""
-    from controller.flows.loader import load_flow_data
-
     result = load_flow_data(document, flow_id="test")
     assert result.flow is not None, [p.as_text() for p in result.problems]
     return result.flow.nodes[node_id].config
