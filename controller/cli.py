@@ -13,7 +13,9 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from controller import __version__
+from controller import __version__, runner
+from controller.config import load_settings
+from controller.exceptions import ConfigError
 from controller.flows.loader import (
     LoadResult,
     check_unique_ids,
@@ -57,6 +59,27 @@ def _build_parser() -> argparse.ArgumentParser:
 
     schema = commands.add_parser("schema", help="print the flow JSON Schema")
     schema.set_defaults(handler=_schema)
+
+    run = commands.add_parser(
+        "run",
+        help="run the controller (FreeSWITCH's socket app connects to it)",
+        description="Serve calls: FreeSWITCH's `socket` app connects here for each call. "
+        "Settings: defaults < --config file < CALLFLOW_* environment < these options.",
+    )
+    run.add_argument("--config", type=Path, metavar="FILE", help="YAML settings file")
+    run.add_argument("--flows", type=Path, metavar="DIR", help="flows directory (flows/)")
+    run.add_argument("--audio", type=Path, metavar="DIR", help="audio root (audio/)")
+    run.add_argument(
+        "--recordings", type=Path, metavar="DIR", help="where recordings are written (recordings/)"
+    )
+    run.add_argument(
+        "--records",
+        type=Path,
+        metavar="PATH",
+        help="call records, JSON lines (records/calls.jsonl)",
+    )
+    run.add_argument("--listen", metavar="HOST:PORT", help="outbound socket (127.0.0.1:8084)")
+    run.set_defaults(handler=_run)
     return parser
 
 
@@ -103,6 +126,18 @@ def _validate(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return EXIT_OK if all(r.valid for r in results) else EXIT_INVALID
+
+
+def _run(args: argparse.Namespace) -> int:
+    overrides = {
+        name: getattr(args, name) for name in ("flows", "audio", "recordings", "records", "listen")
+    }
+    try:
+        settings = load_settings(config_file=args.config, overrides=overrides)
+    except ConfigError as exc:
+        print(f"callflow run: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    return runner.run(settings)
 
 
 def _schema(_: argparse.Namespace) -> int:

@@ -104,7 +104,7 @@ def check_graph(data: dict[str, Any], nodes: list[GraphNode]) -> list[Problem]:
         problems.extend(_check_outputs(node, by_id, ids))
 
     start = data["graph"].get("startNodeId")
-    if isinstance(start, str) and start not in by_id:
+    if isinstance(start, str) and start not in by_id and by_id:
         problems.append(
             error(
                 "missing-start-node",
@@ -113,7 +113,7 @@ def check_graph(data: dict[str, Any], nodes: list[GraphNode]) -> list[Problem]:
             )
         )
         return problems
-    if not isinstance(start, str):
+    if not isinstance(start, str) or start not in by_id:
         return problems
     reachable = _reachable(start, by_id)
     for node in nodes:
@@ -127,6 +127,13 @@ def check_graph(data: dict[str, Any], nodes: list[GraphNode]) -> list[Problem]:
                 )
             )
     problems.extend(_check_traps(reachable, by_id, nodes))
+    return _drop_consequences(problems)
+
+
+def _drop_consequences(problems: list[Problem]) -> list[Problem]:
+    """A misspelt target makes the nodes behind it look unreachable: report the typo only."""
+    if any(p.code == "unknown-target" for p in problems):
+        return [p for p in problems if p.code != "unreachable-node"]
     return problems
 
 
@@ -181,9 +188,11 @@ def _reachable(start: str, by_id: dict[str, GraphNode]) -> set[str]:
     return seen
 
 
-def _can_finish(node: GraphNode) -> bool:
+def _can_finish(node: GraphNode, by_id: dict[str, GraphNode]) -> bool:
     if node.type is None:
         return True  # already an error; don't pile a second one on it
+    if any(isinstance(t, str) and t not in by_id for _, _, t in node.edges()):
+        return True  # a dangling reference, already reported as unknown-target
     node_type = NODE_TYPES[node.type]
     if node_type.terminal:
         return True
@@ -200,7 +209,7 @@ def _check_traps(
     for node in by_id.values():
         for target in _targets(node, by_id):
             incoming[target].append(node.id)
-    finishing = {node_id for node_id, node in by_id.items() if _can_finish(node)}
+    finishing = {node_id for node_id, node in by_id.items() if _can_finish(node, by_id)}
     queue = deque(finishing)
     while queue:
         for source in incoming[queue.popleft()]:

@@ -23,7 +23,9 @@ SCHEMA_ID = "urn:callflow:schema:flow:1"
 FLOW_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 NODE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$"
 
-_NODE_REFERENCE = {"type": "string", "pattern": NODE_ID_PATTERN, "description": "A node id."}
+# References are checked against the ids that exist (graph.py), not against the id pattern:
+# a malformed id is reported once, where it is defined.
+_NODE_REFERENCE = {"type": "string", "minLength": 1, "description": "A node id."}
 
 
 def _outputs_schema(name: str) -> dict[str, Any]:
@@ -53,8 +55,16 @@ def _node_schema() -> dict[str, Any]:
             },
             "type": {"enum": list(NODE_TYPES), "description": "The node type."},
             "label": {"type": "string", "maxLength": 200, "description": "Shown to people."},
-            "config": {"type": "object", "default": {}},
-            "outputs": {"type": "object", "default": {}},
+            "config": {
+                "type": "object",
+                "default": {},
+                "description": "Settings of the node; their fields depend on its type.",
+            },
+            "outputs": {
+                "type": "object",
+                "default": {},
+                "description": "Output name → id of the node to run next.",
+            },
         },
         "allOf": [
             {
@@ -83,6 +93,18 @@ SETTINGS_SCHEMA: dict[str, Any] = {
             "default": "en",
             "description": "Language of spoken numbers, dates and words unless an item says "
             "otherwise.",
+        },
+        "typeAhead": {
+            "type": "boolean",
+            "default": True,
+            "description": "Keys pressed during the prompt just before a single-digit dtmf node "
+            "answer it; older keys are always discarded. false: every dtmf node starts clean.",
+        },
+        "recordSession": {
+            "type": "boolean",
+            "default": False,
+            "description": "Record the whole call (both directions) into the recordings "
+            "directory; the file is listed in the call's record.",
         },
     },
 }
@@ -120,12 +142,14 @@ def _schema() -> dict[str, Any]:
             "settings": SETTINGS_SCHEMA,
             "graph": {
                 "type": "object",
+                "description": "The nodes and where calls start.",
                 "required": ["startNodeId", "nodes"],
                 "additionalProperties": False,
                 "properties": {
                     "startNodeId": {**_NODE_REFERENCE, "description": "Where calls start."},
                     "nodes": {
                         "type": "array",
+                        "description": "The nodes, in any order.",
                         "minItems": 1,
                         "maxItems": 5000,
                         "items": {"$ref": "#/$defs/node"},

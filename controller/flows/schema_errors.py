@@ -117,6 +117,13 @@ def _translate(err: ValidationError) -> Iterator[tuple[str, str, str]]:
             if isinstance(err.instance, str)
             else ""
         )
+        if not isinstance(err.instance, str | bool) and str(err.instance) in map(str, choices):
+            yield (
+                "wrong-type",
+                here,
+                f"{err.instance} must be written as text: '{err.instance}' (quoted, in YAML)",
+            )
+            return
         yield "invalid-value", here, f"{_describe(err.instance)} is not one of: {shown}{suggestion}"
     elif kind == "pattern":
         hint = _PATTERN_HINTS.get(field, f"text matching {err.validator_value}")
@@ -159,4 +166,23 @@ def schema_problems(data: Any) -> list[Problem]:
             continue
         for code, pointer, message in _translate(err):
             problems.append(error(code, message, pointer=pointer))
-    return problems
+    return _merge_misspelt(problems)
+
+
+def _merge_misspelt(problems: list[Problem]) -> list[Problem]:
+    """`audioItem:` where `audioItems:` is required is one mistake: keep the unknown-field
+    report (it suggests the right name) and drop the missing-field one it explains."""
+    unknown: dict[str, list[str]] = {}
+    for problem in problems:
+        if problem.code == "unknown-field":
+            parent, _, name = problem.pointer.rpartition("/")
+            unknown.setdefault(parent, []).append(name)
+    kept = []
+    for problem in problems:
+        parent, _, name = problem.pointer.rpartition("/")
+        if problem.code == "missing-field" and difflib.get_close_matches(
+            name, unknown.get(parent, []), n=1, cutoff=0.6
+        ):
+            continue
+        kept.append(problem)
+    return kept

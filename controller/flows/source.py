@@ -2,7 +2,9 @@
 
 YAML is read with a hardened loader: duplicate keys are errors (PyYAML silently keeps the last
 one), mapping keys are always the text the user wrote (YAML 1.1 would turn `1:` into the integer
-1 and `on:` into True, which no JSON document can hold), and input that is too large, too deeply
+1 and `on:` into True, which no JSON document can hold), `<<:` merge keys work as YAML defines
+them (a key written beside the merge overrides the merged one), dates stay text, tags that
+would build anything but plain data are refused, and input that is too large, too deeply
 nested or expanded by aliases into something huge is refused before anything walks it.
 JSON files are read with the json module under the same rules. Every failure is one
 `SourceError` with a one-line message and, where known, a line number — never a traceback.
@@ -22,6 +24,13 @@ MAX_DEPTH = 64
 MAX_EXPANDED_NODES = 200_000
 
 _BaseLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+_YAML_TAG = "tag:yaml.org,2002:"
+# Scalars are built as YAML 1.1 reads them; a timestamp (`2025-03-31`), which JSON cannot
+# hold, stays the text that was written. Any other tag (!!binary, !!set, !!python/...) is
+# refused rather than silently turned into something else.
+_SCALAR_TAGS = {_YAML_TAG + name for name in ("str", "int", "float", "bool", "null")}
+_TEXT_TAGS = {_YAML_TAG + "timestamp", _YAML_TAG + "value"}
 
 
 class SourceError(Exception):
@@ -54,6 +63,9 @@ def _escape(key: str) -> str:
     return key.replace("~", "~0").replace("/", "~1")
 
 
+_Entry = tuple[yaml.Node, yaml.Node]  # a mapping entry: (key node, value node)
+
+
 class _Constructor:
     """Builds Python data from a composed YAML node graph, recording pointer → line."""
 
@@ -61,8 +73,11 @@ class _Constructor:
         self.loader = loader
         self.lines: dict[str, int] = {}
         self.expanded = 0
+        self.merged: dict[int, dict[str, _Entry]] = {}  # id(mapping node) → its entries
+        self.merging: set[int] = set()
 
-    def build(self, node: yaml.Node, pointer: str, depth: int) -> Any:
+    def build(self, node: yaml.Node, pointer: str, depth: int, key_line: int = 0) -> Any:
+        """The value of `node`; its pointer's line is the line of its key, when it has one."""
         self.expanded += 1
         if self.expanded > MAX_EXPANDED_NODES:
             raise SourceError(
@@ -71,26 +86,71 @@ class _Constructor:
             )
         if depth > MAX_DEPTH:
             raise SourceError(f"nested deeper than {MAX_DEPTH} levels", node.start_mark.line + 1)
-        self.lines[pointer] = node.start_mark.line + 1
+        line = node.start_mark.line + 1
+        self.lines[pointer] = key_line or line
+        if node.tag not in (_YAML_TAG + "map", _YAML_TAG + "seq", *_SCALAR_TAGS, *_TEXT_TAGS):
+            tag = node.tag.replace(_YAML_TAG, "!!")
+            raise SourceError(f"unsupported YAML tag {tag!r}: a flow holds plain data", line)
         if isinstance(node, yaml.MappingNode):
-            self.loader.flatten_mapping(node)  # resolves `<<:` merge keys
-            result: dict[str, Any] = {}
-            for key_node, value_node in node.value:
-                if not isinstance(key_node, yaml.ScalarNode):
-                    raise SourceError(
-                        "mapping keys must be plain text", key_node.start_mark.line + 1
-                    )
-                key = str(key_node.value)
-                if key in result:
-                    raise SourceError(f"duplicate key {key!r}", key_node.start_mark.line + 1)
-                result[key] = self.build(value_node, f"{pointer}/{_escape(key)}", depth + 1)
-            return result
+            return {
+                key: self.build(
+                    value_node, f"{pointer}/{_escape(key)}", depth + 1, key_node.start_mark.line + 1
+                )
+                for key, (key_node, value_node) in self.entries(node).items()
+            }
         if isinstance(node, yaml.SequenceNode):
             return [
                 self.build(item, f"{pointer}/{index}", depth + 1)
                 for index, item in enumerate(node.value)
             ]
-        return self.loader.construct_object(node, deep=True)
+        if node.tag in _TEXT_TAGS:
+            return str(node.value)
+        try:
+            value = self.loader.construct_object(node, deep=True)
+            if isinstance(value, int):
+                str(value)  # hex and base-60 integers can exceed what str() may print
+            return value
+        except ValueError:  # an integer of more than 4300 digits (sys.int_info)
+            preview = str(node.value)[:20]
+            raise SourceError(f"number {preview}... has too many digits", line) from None
+
+    def entries(self, node: yaml.MappingNode) -> dict[str, _Entry]:
+        """Key → (key node, value node), with `<<:` merge keys resolved as YAML defines them:
+        a key written in the mapping wins over a merged one, and an earlier merged mapping over
+        a later one; only a key written twice in the mapping itself is a duplicate. Unlike
+        PyYAML's flatten_mapping this leaves the node graph as it is (anchored mappings are
+        shared), and resolves each mapping once however many aliases refer to it."""
+        cached = self.merged.get(id(node))
+        if cached is not None:
+            return cached
+        if id(node) in self.merging:
+            raise SourceError("'<<' merges a mapping into itself", node.start_mark.line + 1)
+        self.merging.add(id(node))
+        own: dict[str, _Entry] = {}
+        sources: list[yaml.Node] = []
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE_TAG:
+                is_list = isinstance(value_node, yaml.SequenceNode)
+                sources.extend(value_node.value if is_list else [value_node])
+                continue
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise SourceError("mapping keys must be plain text", key_node.start_mark.line + 1)
+            key = str(key_node.value)
+            if key in own:
+                raise SourceError(f"duplicate key {key!r}", key_node.start_mark.line + 1)
+            own[key] = (key_node, value_node)
+        inherited: dict[str, _Entry] = {}
+        for source in sources:
+            if not isinstance(source, yaml.MappingNode):
+                raise SourceError(
+                    "'<<' merges a mapping or a list of mappings", source.start_mark.line + 1
+                )
+            for key, entry in self.entries(source).items():
+                inherited.setdefault(key, entry)
+        result = {**inherited, **own}
+        self.merging.discard(id(node))
+        self.merged[id(node)] = result
+        return result
 
 
 def _check_nesting(text: str) -> None:
@@ -123,6 +183,8 @@ def parse_yaml(text: str) -> Document:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
         problem = exc.problem or exc.context or "invalid YAML"
+        if exc.context and problem.startswith("but "):  # "but found another document"
+            problem = f"{exc.context} {problem}"
         raise SourceError(f"invalid YAML: {problem}", line) from None
     except yaml.YAMLError as exc:
         raise SourceError(f"invalid YAML: {exc}") from None
@@ -138,11 +200,19 @@ def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
+def _reject_constant(name: str) -> Any:
+    raise SourceError(f"invalid JSON: {name} is not a JSON number")
+
+
 def parse_json(text: str) -> Document:
     try:
-        data = json.loads(text, object_pairs_hook=_reject_duplicates)
+        data = json.loads(
+            text, object_pairs_hook=_reject_duplicates, parse_constant=_reject_constant
+        )
     except json.JSONDecodeError as exc:
         raise SourceError(f"invalid JSON: {exc.msg}", exc.lineno) from None
+    except ValueError:  # an integer of more than 4300 digits (sys.int_info)
+        raise SourceError("invalid JSON: a number has too many digits") from None
     except RecursionError:
         raise SourceError(f"nested deeper than {MAX_DEPTH} levels") from None
     if _depth(data) > MAX_DEPTH:
@@ -151,16 +221,21 @@ def parse_json(text: str) -> Document:
 
 
 def _depth(value: Any) -> int:
-    # Iterative, so a document that json accepted cannot overflow the stack here.
-    deepest, stack = 0, [(value, 0)]
+    """How many collections are nested at the deepest point, as YAML's check counts them.
+
+    Iterative, so a document that json accepted cannot overflow the stack here."""
+    deepest, stack = 0, [(value, 1)]
     while stack:
         item, level = stack.pop()
-        deepest = max(deepest, level)
-        if isinstance(item, dict):
-            stack.extend((v, level + 1) for v in item.values())
-        elif isinstance(item, list):
-            stack.extend((v, level + 1) for v in item)
+        if isinstance(item, dict | list):
+            deepest = max(deepest, level)
+            stack.extend(
+                (v, level + 1) for v in (item.values() if isinstance(item, dict) else item)
+            )
     return deepest
+
+
+_KINDS = {list: "a list", str: "text", type(None): "nothing (null)"}
 
 
 def parse_text(text: str, *, is_json: bool) -> Document:
@@ -168,8 +243,11 @@ def parse_text(text: str, *, is_json: bool) -> Document:
         raise SourceError(f"file is larger than {MAX_BYTES // 1024} KiB")
     document = parse_json(text) if is_json else parse_yaml(text)
     if not isinstance(document.data, dict):
-        kind = type(document.data).__name__ if document.data is not None else "nothing"
-        raise SourceError(f"a flow must be a mapping (name, description, graph), not {kind}", 1)
+        kind = _KINDS.get(type(document.data), "a single value")
+        raise SourceError(
+            f"a flow must be a mapping (name, description, graph), not {kind}",
+            document.lines.get("", 1),
+        )
     return document
 
 

@@ -173,10 +173,8 @@ def locate(problems: list[Problem], *, file: str, data: Any, line_of: Any = None
             if index < len(nodes) and isinstance(nodes[index], dict):
                 node_id = nodes[index].get("id")
                 node = node_id if isinstance(node_id, str) else f"#{index}"
-        line = (
-            problem.line
-            if problem.line is not None or line_of is None
-            else line_of(problem.pointer)
-        )
+        line = problem.line
+        if line is None and line_of is not None and problem.pointer:
+            line = line_of(problem.pointer)
         located.append(replace(problem, file=file, node=node, line=line))
     return located

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from controller.esl import apps
+
+if TYPE_CHECKING:
+    from controller.call import Call
 
 OUTPUTS = ("onSuccess", "onError", "default")
 
@@ -11,3 +16,8 @@ CONFIG_SCHEMA: dict[str, Any] = {
     "additionalProperties": False,
     "properties": {},
 }
+
+
+def run(call: Call, config: dict[str, Any]) -> str:
+    apps.answer(call.channel, timeout=call.settings.command_timeout)
+    return "onSuccess"

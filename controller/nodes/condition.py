@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from controller.exceptions import NodeError
 from controller.flows.problems import Problem, error
 from controller.nodes.base import NodeSpec, VariableRead
 from controller.nodes.schema_parts import VARIABLE_REFERENCE
 from controller.templates import strings_in
+
+if TYPE_CHECKING:
+    from controller.call import Call
 
 OUTPUTS = ("onTrue", "onFalse", "onError")
 
@@ -183,3 +187,75 @@ def templates(config: dict[str, Any]) -> Iterator[tuple[str, str]]:
 def reads(config: dict[str, Any]) -> Iterator[VariableRead]:
     for pointer, rule in comparisons(config):
         yield VariableRead(pointer + "/variable", rule["variable"])
+
+
+class _Incomparable(Exception):
+    pass
+
+
+def _number(value: Any) -> float:
+    if not _is_number(value):
+        raise _Incomparable(f"{value!r} is not a number")
+    return float(value)
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return "" if value is None else str(value)
+
+
+def _equal(left: Any, right: Any) -> bool:
+    if _is_number(left) and _is_number(right):
+        return float(left) == float(right)
+    return _text(left) == _text(right)
+
+
+def _compare(operator: str, left: Any, right: Any) -> bool:
+    if operator in ("exists", "notExists"):
+        return (left is not None) == (operator == "exists")
+    if operator in ("isEmpty", "isNotEmpty"):
+        return (_text(left) == "") == (operator == "isEmpty")
+    if operator in NUMERIC:
+        a, b = _number(left), _number(right)
+        return {"gt": a > b, "gte": a >= b, "lt": a < b, "lte": a <= b}[operator]
+    if operator in LIST:
+        found = any(_equal(left, item) for item in right)
+        return found if operator == "in" else not found
+    if operator == "equals":
+        return _equal(left, right)
+    if operator == "notEquals":
+        return not _equal(left, right)
+    if operator == "contains":
+        if isinstance(left, list):
+            return any(_equal(item, right) for item in left)
+        return _text(right) in _text(left)
+    if operator == "startsWith":
+        return _text(left).startswith(_text(right))
+    if operator == "endsWith":
+        return _text(left).endswith(_text(right))
+    return re.search(str(right), _text(left)) is not None  # matches
+
+
+def evaluate(rule: dict[str, Any], lookup: Any, render: Any) -> bool:
+    """True or False for a rule tree; raises _Incomparable for values that cannot compare."""
+    if "all" in rule:
+        return all(evaluate(child, lookup, render) for child in rule["all"])
+    if "any" in rule:
+        return any(evaluate(child, lookup, render) for child in rule["any"])
+    operator = rule["operator"]
+    value = rule.get("value")
+    if isinstance(value, str) and operator != "matches":
+        value = render(value)
+    elif isinstance(value, list):
+        value = [render(v) if isinstance(v, str) else v for v in value]
+    return _compare(operator, lookup(rule["variable"]), value)
+
+
+def run(call: Call, config: dict[str, Any]) -> str:
+    try:
+        return "onTrue" if evaluate(config, call.lookup, call.render) else "onFalse"
+    except _Incomparable as exc:
+        raise NodeError(f"cannot compare: {exc}") from None

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from controller.esl import apps
 from controller.flows.problems import Problem, error, pointer_of
 from controller.nodes.base import AudioUse, NodeSpec, VariableRead
+from controller.nodes.play import audio_paths
 from controller.nodes.schema_parts import (
     audio_items,
     flow_variable,
@@ -21,6 +23,9 @@ from controller.nodes.schema_parts import (
     item_reads,
     milliseconds,
 )
+
+if TYPE_CHECKING:
+    from controller.call import Call
 
 OUTPUTS = ("onSuccess", "onTimeout", "onInvalid", "onMaxRetries", "onError", "default")
 HAS_BRANCHES = True
@@ -116,6 +121,9 @@ def check(node: NodeSpec) -> Iterator[Problem]:
     pattern = None
     if multi["pattern"] is not None:
         try:
+            if re.search(r"[\s!]", multi["pattern"]):
+                # FreeSWITCH splits play_and_get_digits arguments on spaces.
+                raise re.error("spaces and ! are not allowed")
             pattern = re.compile(multi["pattern"])
         except re.error as exc:
             yield error(
@@ -176,3 +184,75 @@ def writes(config: dict[str, Any]) -> Iterator[str]:
 def audio(config: dict[str, Any]) -> Iterator[AudioUse]:
     for name in _PROMPTS:
         yield from item_audio(config[name], "/" + name)
+
+
+def _regex(config: dict[str, Any]) -> str:
+    if config["mode"] == "single_digit":
+        keys = "".join(re.escape(d) for d in config["singleDigitConfig"]["allowedDigits"])
+        return f"^[{keys}]$"
+    pattern = config["multiDigitConfig"]["pattern"]
+    return f"^(?:{pattern})$" if pattern else "^[0-9*#]+$"
+
+
+def _collect(call: Call, config: dict[str, Any], prompt: list[str]) -> apps.DigitsResult:
+    single = config["mode"] == "single_digit"
+    multi = config["multiDigitConfig"]
+    return apps.play_and_get_digits(
+        call.channel,
+        min_digits=1 if single else multi["minDigits"],
+        max_digits=1 if single else multi["maxDigits"],
+        first_digit_timeout_ms=config["timeout"],
+        terminators="" if single else multi["terminators"],
+        prompt=prompt,
+        invalid_prompt=[],
+        regex=_regex(config),
+        inter_digit_timeout_ms=multi["interDigitTimeout"],
+        timeout=call.settings.media_timeout,
+    )
+
+
+def _typed_ahead(call: Call, config: dict[str, Any]) -> apps.DigitsResult | None:
+    """A key pressed during the prompt just before this node answers a single-digit menu."""
+    typed = call.channel.take_digits()
+    if typed and not call.type_ahead:
+        # FreeSWITCH may still hold them too: flush so they cannot answer this menu.
+        apps.flush_dtmf(call.channel, timeout=call.settings.command_timeout)
+    if not typed or config["mode"] != "single_digit" or not call.type_ahead:
+        return None
+    digit = typed[0]
+    valid = digit in config["singleDigitConfig"]["allowedDigits"]
+    return apps.DigitsResult(
+        digits=digit if valid else None, invalid=None if valid else digit, terminator=None
+    )
+
+
+def run(call: Call, config: dict[str, Any]) -> str:
+    prompt = audio_paths(call, config["prompt"])
+    retry_prompts = {
+        "onInvalid": audio_paths(call, config["invalidPrompt"]),
+        "onTimeout": audio_paths(call, config["timeoutPrompt"]),
+    }
+    result = _typed_ahead(call, config)
+    failure = "onTimeout"
+    for attempt in range(1 + config["maxRetries"]):
+        if result is None:
+            before = retry_prompts[failure] if attempt else []
+            result = _collect(call, config, before + prompt)
+            call.channel.take_digits()  # the DTMF events of this attempt: already consumed
+        call.record.digits.append(
+            {
+                "nodeId": call.node.id if call.node else None,
+                "attempt": attempt + 1,
+                "digits": result.digits,
+                "invalid": result.invalid,
+            }
+        )
+        if result.digits is not None:
+            call.set_variable(config["variable"], result.digits)
+            branch = f"branches.{result.digits}"
+            return branch if call.wired(branch) else "onSuccess"
+        failure = "onTimeout" if result.timed_out else "onInvalid"
+        result = None
+    if config["maxRetries"] and call.wired("onMaxRetries"):
+        return "onMaxRetries"
+    return failure

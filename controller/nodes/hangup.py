@@ -7,9 +7,12 @@ channel, and hangup only marks the result.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from controller.hangup_causes import HANGUP_CAUSES
+
+if TYPE_CHECKING:
+    from controller.call import Call
 
 OUTPUTS: tuple[str, ...] = ()
 
@@ -52,3 +55,9 @@ CONFIG_SCHEMA: dict[str, Any] = {
 def cause_for(config: dict[str, Any]) -> str:
     """The FreeSWITCH hangup cause this node sends."""
     return config["hangupCause"] or HANGUP_TYPES[config["hangupType"]]
+
+
+def run(call: Call, config: dict[str, Any]) -> str:
+    call.record.result = config["reason"]
+    call.channel.hangup(cause_for(config), timeout=call.settings.command_timeout)
+    return ""

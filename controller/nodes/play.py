@@ -6,10 +6,15 @@ All items play as one `file_string://` so there is no gap between them.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from controller.esl import apps
+from controller.exceptions import NodeError
 from controller.nodes.base import AudioUse, VariableRead
 from controller.nodes.schema_parts import audio_items, item_audio, item_reads
+
+if TYPE_CHECKING:
+    from controller.call import Call
 
 OUTPUTS = ("onComplete", "onError", "default")
 
@@ -34,3 +39,27 @@ def reads(config: dict[str, Any]) -> Iterator[VariableRead]:
 
 def audio(config: dict[str, Any]) -> Iterator[AudioUse]:
     return item_audio(config["audioItems"], "/audioItems")
+
+
+def audio_paths(call: Call, items: list[dict[str, Any]]) -> list[str]:
+    """The files that play `items`, all checked to exist inside the audio root."""
+    paths = []
+    for item in items:
+        if item["type"] != "audioFile":
+            # Spoken numbers, dates and words are composed from dictionaries (dynamic audio).
+            raise NodeError(f"{item['type']} items cannot be played yet")
+        paths.append(call.audio_file(item["audioId"], item["language"]))
+    return paths
+
+
+def run(call: Call, config: dict[str, Any]) -> str:
+    paths = audio_paths(call, config["audioItems"])
+    channel, timeout = call.channel, call.settings.command_timeout
+    if config["interruptible"]:
+        apps.set_variable(channel, name="playback_terminators", value="any", timeout=timeout)
+    result = apps.playback(channel, files=paths, timeout=call.settings.media_timeout)
+    if config["interruptible"]:
+        apps.set_variable(channel, name="playback_terminators", value="none", timeout=timeout)
+    if not result.played:
+        raise NodeError(f"playback failed: {result.response or 'no response'}")
+    return "onComplete"

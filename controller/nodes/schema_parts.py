@@ -43,14 +43,23 @@ VALUE_SOURCE: dict[str, Any] = {
     "then": {
         "type": "object",
         "required": ["source"],
-        "properties": {"source": {"enum": ["variable", "contact", "customAttribute"]}},
+        "properties": {
+            "source": {
+                "enum": ["variable", "contact", "customAttribute"],
+                "description": "`variable`: a flow or sys.* variable; `contact`: a contact field; "
+                "`customAttribute`: one of the contact's custom attributes.",
+            }
+        },
         "allOf": [
             {
                 "if": {"properties": {"source": {"const": "variable"}}},
                 "then": {
                     "required": ["variable"],
                     "additionalProperties": False,
-                    "properties": {"source": {}, "variable": VARIABLE_REFERENCE},
+                    "properties": {
+                        "source": {},
+                        "variable": {**VARIABLE_REFERENCE, "description": "The variable's name."},
+                    },
                 },
             },
             {
@@ -58,7 +67,14 @@ VALUE_SOURCE: dict[str, Any] = {
                 "then": {
                     "required": ["field"],
                     "additionalProperties": False,
-                    "properties": {"source": {}, "field": {"type": "string", "minLength": 1}},
+                    "properties": {
+                        "source": {},
+                        "field": {
+                            "type": "string",
+                            "minLength": 1,
+                            "description": "The contact field, e.g. firstName.",
+                        },
+                    },
                 },
             },
             {
@@ -68,7 +84,11 @@ VALUE_SOURCE: dict[str, Any] = {
                     "additionalProperties": False,
                     "properties": {
                         "source": {},
-                        "attributeName": {"type": "string", "minLength": 1},
+                        "attributeName": {
+                            "type": "string",
+                            "minLength": 1,
+                            "description": "The custom attribute, e.g. accountBalance.",
+                        },
                     },
                 },
             },
@@ -158,7 +178,7 @@ AUDIO_ITEM: dict[str, Any] = {
     "description": "One piece of audio: a recorded file, or a number, date or word spoken "
     "from the language's dictionary.",
     "required": ["type"],
-    "properties": {"type": {"enum": list(_ITEM_KINDS)}},
+    "properties": {"type": {"enum": list(_ITEM_KINDS), "description": "The kind of item."}},
     "allOf": [_item_kind(kind, spec) for kind, spec in _ITEM_KINDS.items()],
 }
 

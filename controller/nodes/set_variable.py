@@ -7,9 +7,13 @@ dialplan, CDRs and other applications see it.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from controller.esl import apps
 from controller.templates import FLOW_VARIABLE_PATTERN
+
+if TYPE_CHECKING:
+    from controller.call import Call
 
 OUTPUTS = ("onSuccess", "onError", "default")
 
@@ -41,3 +45,18 @@ TEMPLATE_FIELDS = ("value",)
 
 def writes(config: dict[str, Any]) -> Iterator[str]:
     yield config["variable"]
+
+
+def run(call: Call, config: dict[str, Any]) -> str:
+    value = config["value"]
+    if isinstance(value, str):
+        value = call.render(value)
+    call.set_variable(config["variable"], value)
+    if config["exportToChannel"]:
+        apps.set_variable(
+            call.channel,
+            name=config["variable"],
+            value=str(value),
+            timeout=call.settings.command_timeout,
+        )
+    return "onSuccess"

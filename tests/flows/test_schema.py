@@ -82,5 +82,5 @@ def test_defaults_are_applied_through_refs_and_conditionals() -> None:
         "currency": "MAD",
         "language": None,
     }
-    assert document["settings"] == {"language": "en"}
+    assert document["settings"] == {"language": "en", "typeAhead": True, "recordSession": False}
     assert document["description"] == ""

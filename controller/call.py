@@ -1,0 +1,164 @@
+"""What a node sees of a call: its channel, its variables, and helpers to read them safely.
+
+Variables (see `controller.templates` for the names):
+- `sys.*`: facts about the call, computed when read (`sys.now` is the time of reading);
+- `contact.*`: the contact's fields, `contact.customAttributes.*` its extra attributes —
+  from the campaign for outbound calls, or for inbound calls from the JSON channel variable
+  `callflow_contact`;
+- anything else: a flow variable set by an earlier node.
+
+Reading a variable that is not set gives None, which a template renders as empty text; the
+engine records each such read in the call's record (`unsetReads`) so it can be found later.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from controller.audio import resolve_audio
+from controller.esl.channel import Channel
+from controller.exceptions import NodeError
+from controller.flows.model import Flow, Node
+from controller.records import CallRecord, utc_now
+from controller.templates import render
+
+log = logging.getLogger("callflow.call")
+
+_CONTACT_MAX_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class CallSettings:
+    """The parts of the controller's configuration a running call needs."""
+
+    audio_root: Path
+    recordings_dir: Path
+    command_timeout: float = 5.0
+    media_timeout: float = 600.0  # longest single prompt or recording we wait for
+
+
+@dataclass(slots=True)
+class Call:
+    id: str
+    flow: Flow
+    channel: Channel
+    settings: CallSettings
+    record: CallRecord
+    contact: dict[str, Any] = field(default_factory=dict)
+    variables: dict[str, Any] = field(default_factory=dict)
+    node: Node | None = None
+    started: datetime = field(default_factory=lambda: datetime.now(UTC))
+    unset_reads: set[str] = field(default_factory=set)
+
+    # -- variables --------------------------------------------------------------------------
+
+    def lookup(self, name: str) -> Any:
+        """The value of a variable name, or None when it is not set."""
+        namespace, _, rest = name.partition(".")
+        if namespace == "sys":
+            value = self._system(rest)
+        elif namespace == "contact":
+            value = _dig(self.contact, rest.split("."))
+        else:
+            value = self.variables.get(name)
+        if value is None:
+            self.unset_reads.add(name)
+        return value
+
+    def _system(self, name: str) -> Any:
+        channel_vars = self.channel.variables
+        return {
+            "callId": self.id,
+            "contactPhone": self.contact.get("phone"),
+            "callerIdNumber": channel_vars.get("caller_id_number")
+            or channel_vars.get("Caller-Caller-ID-Number"),
+            "destinationNumber": channel_vars.get("destination_number"),
+            "direction": self.record.direction,
+            "flowId": self.flow.id,
+            "flowName": self.flow.name,
+            "flowVersion": self.flow.version,
+            "startedAt": self.record.startedAt,
+            "now": utc_now() if name == "now" else None,
+        }.get(name)
+
+    def render(self, template: str) -> str:
+        return render(template, self.lookup)
+
+    def value_of(self, value: Any) -> Any:
+        """A play item's value: a literal (text is a template) or a source mapping."""
+        if isinstance(value, dict):
+            source = value["source"]
+            if source == "variable":
+                return self.lookup(value["variable"])
+            if source == "contact":
+                return self.lookup("contact." + value["field"])
+            return self.lookup("contact.customAttributes." + value["attributeName"])
+        return self.render(value) if isinstance(value, str) else value
+
+    def set_variable(self, name: str, value: Any) -> None:
+        self.variables[name] = value
+        self.record.variables[name] = value
+
+    # -- wiring and audio -------------------------------------------------------------------
+
+    def wired(self, output: str) -> bool:
+        """Whether the current node has `output` wired (branches as `branches.<key>`)."""
+        if self.node is None:
+            return False
+        if output.startswith("branches."):
+            return output[9:] in self.node.branches
+        return output in self.node.outputs
+
+    @property
+    def type_ahead(self) -> bool:
+        return bool(self.flow.settings.get("typeAhead", True))
+
+    @property
+    def language(self) -> str:
+        return str(self.flow.settings.get("language", "en"))
+
+    def audio_file(self, audio_id: str, language: str | None = None) -> str:
+        """Absolute path of an audio file inside the audio root, or NodeError."""
+        path = resolve_audio(self.settings.audio_root, audio_id, language or self.language)
+        if path is None:
+            raise NodeError(f"audio {audio_id!r} not found under {self.settings.audio_root}")
+        return str(path)
+
+
+def _dig(data: Any, keys: list[str]) -> Any:
+    for key in keys:
+        if not isinstance(data, dict):
+            return None
+        data = data.get(key)
+    return data
+
+
+_CONTACT_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def contact_from_channel(raw: str | None) -> dict[str, Any]:
+    """The contact carried by the `callflow_contact` channel variable (JSON), or {}.
+
+    Bad JSON is logged and ignored rather than failing the call: the flow still runs, and a
+    template that reads a contact field renders empty (and is recorded as an unset read).
+    """
+    if not raw:
+        return {}
+    if len(raw) > _CONTACT_MAX_BYTES:
+        log.warning("callflow_contact is larger than %d bytes; ignored", _CONTACT_MAX_BYTES)
+        return {}
+    try:
+        data = json.loads(raw)
+    except ValueError as exc:
+        log.warning("callflow_contact is not JSON (%s); ignored", exc)
+        return {}
+    if not isinstance(data, dict) or not all(_CONTACT_KEY.match(str(k)) for k in data):
+        log.warning("callflow_contact must be a JSON object with plain keys; ignored")
+        return {}
+    return data

@@ -1,0 +1,133 @@
+"""The controller's settings: embedded defaults < config file < environment < command line.
+
+- Config file: YAML, named by `--config PATH` or `CALLFLOW_CONFIG`; keys as in `Settings`
+  (e.g. `listen: 0.0.0.0:8084`, `max_calls: 200`, `routes: [{match: "^1\\d{3}$", flow: x}]`).
+- Environment: `CALLFLOW_<KEY>` in upper case, e.g. `CALLFLOW_LISTEN`, `CALLFLOW_MAX_CALLS`.
+- Command line: `callflow run --flows DIR --audio DIR --recordings DIR --records PATH
+  --listen HOST:PORT`.
+Every problem is a `ConfigError` naming the setting and where it came from.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from controller.exceptions import ConfigError
+from controller.flows.source import SourceError, read_document
+
+# FreeSWITCH splits application arguments on spaces and file_string members on '!'.
+_FS_SAFE_PATH = re.compile(r"^[^\s!]+$")
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    match: str  # a regular expression matched against the whole destination number
+    flow: str
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    flows: Path = Path("flows")
+    audio: Path = Path("audio")
+    recordings: Path = Path("recordings")
+    records: Path = Path("records/calls.jsonl")
+    listen: str = "127.0.0.1:8084"
+    max_calls: int = 500
+    linger_seconds: int = 5
+    command_timeout: float = 5.0
+    media_timeout: float = 600.0
+    max_steps: int = 1000
+    call_deadline: float = 4 * 3600.0
+    default_flow: str | None = None
+    routes: tuple[Route, ...] = field(default_factory=tuple)
+    log_format: str = "text"
+    log_level: str = "info"
+
+    @property
+    def host_port(self) -> tuple[str, int]:
+        host, _, port = self.listen.rpartition(":")
+        return host.strip("[]") or "127.0.0.1", int(port)
+
+
+_FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
+
+
+def _convert(name: str, value: Any, origin: str) -> Any:
+    kind = _FIELDS[name].type
+    try:
+        if name == "routes":
+            if not isinstance(value, list):
+                raise ValueError("must be a list of {match, flow}")
+            routes = []
+            for item in value:
+                route = Route(match=str(item["match"]), flow=str(item["flow"]))
+                re.compile(route.match)
+                routes.append(route)
+            return tuple(routes)
+        if kind == "Path":
+            return Path(str(value))
+        if kind == "int":
+            return int(value)
+        if kind == "float":
+            return float(value)
+        if kind == "str | None":
+            return None if value in (None, "") else str(value)
+        return str(value)
+    except (ValueError, TypeError, KeyError, re.error) as exc:
+        raise ConfigError(f"{name} (from {origin}): {exc}") from None
+
+
+def load_settings(
+    *,
+    config_file: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    config_file = config_file or (
+        Path(environ["CALLFLOW_CONFIG"]) if environ.get("CALLFLOW_CONFIG") else None
+    )
+    if config_file is not None:
+        try:
+            document, _ = read_document(config_file)
+        except SourceError as exc:
+            raise ConfigError(f"{config_file}: {exc.message}") from None
+        for key, value in document.data.items():
+            if key not in _FIELDS:
+                raise ConfigError(f"{config_file}: unknown setting {key!r}")
+            values[key] = _convert(key, value, str(config_file))
+    for key in _FIELDS:
+        env_name = f"CALLFLOW_{key.upper()}"
+        if env_name in environ and key != "routes":
+            values[key] = _convert(key, environ[env_name], env_name)
+    for key, value in (overrides or {}).items():
+        if value is not None:
+            values[key] = _convert(key, value, f"--{key.replace('_', '-')}")
+    settings = Settings(**values)
+    _check(settings)
+    return settings
+
+
+def _check(settings: Settings) -> None:
+    try:
+        settings.host_port  # noqa: B018 - parse it once to report a bad value early
+    except ValueError:
+        raise ConfigError(f"listen: {settings.listen!r} is not HOST:PORT") from None
+    for name in ("audio", "recordings"):
+        path = str(getattr(settings, name).resolve())
+        if not _FS_SAFE_PATH.match(path):
+            raise ConfigError(
+                f"{name}: {path!r} must not contain spaces or '!' (FreeSWITCH "
+                "splits application arguments on them)"
+            )
+    if settings.max_calls < 1:
+        raise ConfigError("max_calls must be at least 1")
+    if settings.log_format not in ("text", "json"):
+        raise ConfigError("log_format must be text or json")

@@ -1,0 +1,148 @@
+"""Run a flow on a call, node by node, and close its record — the one place that decides
+what happens when something goes wrong.
+
+The rules (the flow validator's endless-loop check mirrors the first three):
+- a node returns an output name; a wired output goes to its node;
+- an output that is not wired goes to `default` when that is wired, else the call ends;
+- `onError` (a `NodeError`, or a bug in a node) goes to the `onError` node when wired, else
+  the call is hung up with NORMAL_TEMPORARY_FAILURE and the error is recorded;
+- the call ending (`CallEnded`: the caller hung up, FreeSWITCH went away) stops the flow at
+  once, whatever node was running, and is recorded with the node it happened in;
+- a step cap and a deadline stop runaway loops (`FlowLimitExceeded`);
+- a terminal node (hangup) ends the flow.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from controller.call import Call
+from controller.esl.channel import Channel
+from controller.exceptions import CallEnded, CallflowError, FlowLimitExceeded, NodeError
+from controller.flows.model import Node
+from controller.nodes import NODE_TYPES
+from controller.nodes.base import DEFAULT_OUTPUT, ERROR_OUTPUT
+from controller.records import CallRecord, Step, utc_now
+
+log = logging.getLogger("callflow.engine")
+
+ERROR_CAUSE = "NORMAL_TEMPORARY_FAILURE"
+END_CAUSE = "NORMAL_CLEARING"
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    max_steps: int = 1000
+    deadline_seconds: float = 4 * 3600.0
+
+
+NodeObserver = Callable[[Call, Node], None]
+
+
+def next_node_id(node: Node, output: str) -> str | None:
+    if output.startswith("branches."):
+        target = node.branches.get(output[9:])
+    else:
+        target = node.outputs.get(output)
+    if target is None and output != ERROR_OUTPUT:
+        target = node.outputs.get(DEFAULT_OUTPUT)
+    return target
+
+
+def run_flow(call: Call, limits: Limits, observers: tuple[NodeObserver, ...] = ()) -> None:
+    """Run `call.flow` until a terminal node, an unwired output, or the end of the call.
+
+    Never raises for a call-level problem: every outcome ends up in `call.record`.
+    """
+    record = call.record
+    deadline = time.monotonic() + limits.deadline_seconds
+    node: Node | None = call.flow.nodes[call.flow.start_node_id]
+    try:
+        while node is not None:
+            if len(record.path) >= limits.max_steps:
+                raise FlowLimitExceeded(f"more than {limits.max_steps} steps")
+            if time.monotonic() > deadline:
+                raise FlowLimitExceeded(f"call ran past its {limits.deadline_seconds:g} s deadline")
+            node = _run_node(call, node, observers)
+    except CallEnded as ended:
+        if record.result is None:
+            record.result = "caller_hangup" if ended.by == "caller" else "disconnected"
+    except FlowLimitExceeded as exc:
+        log.warning("call %s: %s; hanging up", call.id, exc)
+        record.error = str(exc)
+        record.result = "flow_limit"
+        _hangup_quietly(call, ERROR_CAUSE)
+    finally:
+        record.variables = dict(call.variables)
+        if call.unset_reads:
+            record.variables.setdefault("_unsetReads", sorted(call.unset_reads))
+
+
+def _run_node(call: Call, node: Node, observers: tuple[NodeObserver, ...]) -> Node | None:
+    call.node = node
+    node_type = NODE_TYPES[node.type]
+    step = Step(nodeId=node.id, type=node.type)
+    call.record.path.append(step)
+    if node.type != "dtmf":
+        # Type-ahead reaches only the dtmf node right after the prompt it was typed over.
+        call.channel.take_digits()
+    for observer in observers:
+        observer(call, node)
+    started = time.monotonic()
+    try:
+        if node_type.run is None:
+            raise NodeError(f"node type {node.type!r} cannot run yet")
+        output = node_type.run(call, node.config)
+    except CallEnded:
+        step.output = "hangup"
+        raise
+    except NodeError as exc:
+        output, step.error = ERROR_OUTPUT, str(exc)
+    except CallflowError as exc:  # an ESL failure: the node could not do its job
+        output, step.error = ERROR_OUTPUT, f"{type(exc).__name__}: {exc}"
+    except Exception as exc:  # a bug in a node must not take other calls (or this record) down
+        log.exception("call %s: node %s (%s) failed", call.id, node.id, node.type)
+        output, step.error = ERROR_OUTPUT, f"internal error: {type(exc).__name__}: {exc}"
+    finally:
+        step.durationMs = int((time.monotonic() - started) * 1000)
+    step.output = output
+    if node_type.terminal:
+        return None
+    target = next_node_id(node, output)
+    step.next = target
+    if target is None:
+        _end_unwired(call, node, output, step.error)
+        return None
+    return call.flow.nodes[target]
+
+
+def _end_unwired(call: Call, node: Node, output: str, error: str | None) -> None:
+    """The node's output leads nowhere: the flow is over."""
+    record = call.record
+    if output == ERROR_OUTPUT:
+        record.error = error
+        record.result = "error"
+        _hangup_quietly(call, ERROR_CAUSE)
+    else:
+        record.result = record.result or f"ended:{node.id}:{output}"
+        _hangup_quietly(call, END_CAUSE)
+
+
+def _hangup_quietly(call: Call, cause: str) -> None:
+    try:
+        call.channel.hangup(cause)
+    except CallEnded:
+        pass
+    except CallflowError as exc:
+        log.warning("call %s: hangup failed: %s", call.id, exc)
+
+
+def finish_record(record: CallRecord, channel: Channel, started: float) -> None:
+    """Close the record with the channel's outcome; `started` is a time.monotonic() value."""
+    record.endedAt = utc_now()
+    record.durationMs = int((time.monotonic() - started) * 1000)
+    record.hangupCause = record.hangupCause or channel.hangup_cause
+    record.hangupBy = record.hangupBy or channel.hangup_by

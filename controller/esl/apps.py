@@ -1,0 +1,181 @@
+"""Typed, keyword-only wrappers for the dialplan applications callflow runs.
+
+Each wrapper builds the application argument from validated values (FreeSWITCH splits most
+arguments on spaces, and `!` separates `file_string://` members, so a value containing them
+would change the command's meaning) and reads the result the way FreeSWITCH really reports
+it (FINDINGS.md, "Application results"):
+
+- playback: `Application-Response` is `FILE PLAYED`, `FILE NOT FOUND` or `PLAYBACK ERROR`;
+  an interruption by DTMF still says FILE PLAYED and sets `playback_terminator_used`.
+- play_and_get_digits: the response is always `_none_`; the result is in the variable, its
+  `<var>_invalid` twin and `read_result`. Each attempt uses a fresh variable name, so a value
+  left by an earlier attempt can never be read as this one's.
+- record: the length is in `record_ms`; the app's response is `_none_`.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+from controller.esl.channel import Channel
+from controller.esl.protocol import Event
+from controller.exceptions import NodeError
+
+_SAFE_TOKEN = re.compile(r"^[^\s!]+$")
+_VARIABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_DIGITS = re.compile(r"^[0-9*#]*$")
+
+
+BEEP = "tone_stream://%(250,0,1000)"
+SILENCE = "silence_stream://1"
+# Generated sounds callflow itself writes (never user input): tones and silence.
+_GENERATED = re.compile(r"^(tone_stream|silence_stream)://[%(),;0-9]+$")
+
+
+def safe_path(path: str) -> str:
+    """An absolute path (or a generated tone) usable as one argument token and one
+    file_string member."""
+    if _GENERATED.match(path):
+        return path
+    if not PurePosixPath(path).is_absolute() or not _SAFE_TOKEN.match(path) or ".." in path:
+        raise NodeError(f"unsafe path for FreeSWITCH: {path!r}")
+    return path
+
+
+def safe_value(value: str) -> str:
+    """A channel-variable value: one line, no NUL."""
+    if "\n" in value or "\r" in value or "\0" in value:
+        raise NodeError("a channel variable value cannot contain line breaks")
+    return value
+
+
+def file_string(paths: list[str]) -> str:
+    """Several files as one gapless playback (`file_string://a!b!c`)."""
+    checked = [safe_path(p) for p in paths]
+    return checked[0] if len(checked) == 1 else "file_string://" + "!".join(checked)
+
+
+def answer(channel: Channel, *, timeout: float) -> None:
+    channel.execute("answer", "", timeout=timeout)
+
+
+def set_variable(
+    channel: Channel, *, name: str, value: str, export: bool = False, timeout: float
+) -> None:
+    if not _VARIABLE.match(name):
+        raise NodeError(f"invalid channel variable name {name!r}")
+    channel.execute("export" if export else "set", f"{name}={safe_value(value)}", timeout=timeout)
+
+
+def flush_dtmf(channel: Channel, *, timeout: float) -> None:
+    channel.execute("flush_dtmf", "", timeout=timeout)
+
+
+@dataclass(frozen=True, slots=True)
+class PlaybackResult:
+    played: bool
+    response: str
+    terminator: str | None
+
+
+def playback(channel: Channel, *, files: list[str], timeout: float) -> PlaybackResult:
+    event = channel.execute("playback", file_string(files), timeout=timeout)
+    response = event.get("Application-Response", "")
+    return PlaybackResult(
+        played=response == "FILE PLAYED",
+        response=response,
+        terminator=event.variable("playback_terminator_used"),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class DigitsResult:
+    digits: str | None  # the valid entry, None when there was none
+    invalid: str | None  # what was typed when it did not match
+    terminator: str | None
+
+    @property
+    def timed_out(self) -> bool:
+        return self.digits is None and not self.invalid
+
+
+def play_and_get_digits(
+    channel: Channel,
+    *,
+    min_digits: int,
+    max_digits: int,
+    first_digit_timeout_ms: int,
+    terminators: str,
+    prompt: list[str],
+    invalid_prompt: list[str],
+    regex: str,
+    inter_digit_timeout_ms: int,
+    timeout: float,
+) -> DigitsResult:
+    """One attempt (tries=1): retries and their prompts are the dtmf node's business."""
+    if not _DIGITS.match(terminators) or not _SAFE_TOKEN.match(regex):
+        raise NodeError("terminators must be keys and the pattern must not contain spaces or !")
+    variable = "callflow_digits_" + uuid.uuid4().hex[:12]
+    # pagd needs a file in both places; 1 ms of silence stands for "nothing to play".
+    nothing = SILENCE
+    arg = " ".join(
+        [
+            str(min_digits),
+            str(max_digits),
+            "1",
+            str(first_digit_timeout_ms),
+            terminators or "none",
+            file_string(prompt) if prompt else nothing,
+            file_string(invalid_prompt) if invalid_prompt else nothing,
+            variable,
+            regex,
+            str(inter_digit_timeout_ms),
+        ]
+    )
+    event = channel.execute("play_and_get_digits", arg, timeout=timeout)
+    return _digits_result(event, variable)
+
+
+def _digits_result(event: Event, variable: str) -> DigitsResult:
+    digits = event.variable(variable)
+    return DigitsResult(
+        digits=digits or None,
+        invalid=event.variable(f"{variable}_invalid") or None,
+        terminator=event.variable("read_terminator_used") or None,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class RecordResult:
+    path: str
+    milliseconds: int
+    terminator: str | None
+
+
+def record(
+    channel: Channel,
+    *,
+    path: str,
+    max_seconds: int,
+    silence_threshold: int,
+    silence_seconds: int,
+    timeout: float,
+) -> RecordResult:
+    arg = f"{safe_path(path)} {int(max_seconds)} {int(silence_threshold)} {int(silence_seconds)}"
+    event = channel.execute("record", arg, timeout=timeout)
+    try:
+        milliseconds = int(event.variable("record_ms") or 0)
+    except ValueError:
+        milliseconds = 0
+    return RecordResult(
+        path=path,
+        milliseconds=milliseconds,
+        terminator=event.variable("playback_terminator_used") or None,
+    )
+
+
+def record_session(channel: Channel, *, path: str, timeout: float) -> None:
+    channel.execute("record_session", safe_path(path), timeout=timeout)

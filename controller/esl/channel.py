@@ -1,0 +1,286 @@
+"""One FreeSWITCH channel over an outbound-socket connection: the ESL session layer.
+
+Everything the engine and the nodes do to a call goes through a `Channel`, and the ESL wire
+details stay here (read `../shared/freeswitch/FINDINGS.md` before changing them):
+
+- One reader greenlet per connection, owned by the channel and stopped by `close()`. It
+  parses frames as they arrive and routes them: command replies to the caller waiting for
+  them (replies come back in order, so one command is in flight at a time), execute
+  completions to the waiter holding that `Application-UUID`, DTMF to the digit buffer, the
+  hangup to every waiter at once.
+- Every execute carries a fresh `Event-UUID` and `event-lock: true` and waits for the
+  CHANNEL_EXECUTE_COMPLETE whose `Application-UUID` matches, with a timeout. Without
+  event-lock queued executes nest inside each other; matching on the application name would
+  confuse two plays.
+- A hangup (CHANNEL_HANGUP, a disconnect notice without linger, or the socket closing) ends
+  every wait with one exception, `CallEnded`. A *linger* disconnect notice is not the end of
+  the stream: the running app's completion and CHANNEL_HANGUP_COMPLETE still follow it.
+- After a hangup FreeSWITCH still answers `sendmsg` with +OK and then does nothing, so no
+  command is sent on an ended channel: `CallEnded` is raised instead.
+- A command that times out is broken with `uuid_break` so it cannot block the next one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import uuid
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+import gevent
+from gevent.event import AsyncResult
+from gevent.event import Event as Flag
+from gevent.lock import Semaphore
+
+from controller.esl.protocol import (
+    Event,
+    FrameReader,
+    ProtocolError,
+    Reply,
+    encode_command,
+    encode_sendmsg_execute,
+    parse_event,
+    parse_reply,
+)
+from controller.exceptions import CallEnded, CommandTimeout, ESLError
+
+log = logging.getLogger("callflow.esl")
+
+RECV_BYTES = 65536
+SOCKET_CLOSED = "SOCKET_CLOSED"
+
+
+class Channel:
+    """The channel FreeSWITCH handed to us; see the module docstring for the guarantees."""
+
+    def __init__(self, sock: Any, *, command_timeout: float = 5.0) -> None:
+        self._sock = sock
+        self._frames = FrameReader()
+        self._command_timeout = command_timeout
+        self._command_lock = Semaphore()
+        self._reply: AsyncResult | None = None
+        self._executions: dict[str, AsyncResult] = {}
+        self._digits: deque[str] = deque()
+        self._digit_arrived = Flag()
+        self._ended = Flag()
+        self._hangup_complete = Flag()
+        self._closed = False
+        self._reader: gevent.Greenlet | None = None
+        self.uuid = ""
+        self.variables: dict[str, str] = {}
+        self.hangup_cause: str | None = None
+        self.hangup_by: str | None = None
+        self.socket_mode = ""
+        self.last_events: dict[str, Event] = {}
+        self.listeners: list[Callable[[Event], None]] = []
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def start(self, *, linger_seconds: int, timeout: float | None = None) -> None:
+        """`connect`, `myevents`, `linger N`: after this the channel is ready for commands."""
+        self._reader = gevent.spawn(self._read_loop)
+        reply = self._command(encode_command("connect"), timeout)
+        self.variables = {k[9:]: v for k, v in reply.headers.items() if k.startswith("variable_")}
+        self.uuid = reply.headers.get("Unique-ID", self.variables.get("uuid", ""))
+        self.socket_mode = reply.headers.get("Socket-Mode", "")
+        if self.socket_mode != "async":
+            # `socket host:port` without `async full` (or an unquoted &socket() in an
+            # originate): FreeSWITCH then refuses linger/event/api with "-ERR command not found".
+            raise ESLError(
+                f"the socket app runs in {self.socket_mode or 'unknown'} mode; the dialplan must "
+                "use `socket <host:port> async full`"
+            )
+        self._expect_ok(self._command(encode_command("myevents"), timeout), "myevents")
+        # A bare `linger` lingers forever and leaks the channel in FreeSWITCH: always give N.
+        self._expect_ok(
+            self._command(encode_command(f"linger {int(linger_seconds)}"), timeout), "linger"
+        )
+
+    def close(self) -> None:
+        """Close the socket and stop the reader. Safe to call more than once."""
+        if self._closed:
+            return
+        self._closed = True
+        with contextlib.suppress(OSError):
+            self._sock.close()
+        reader, self._reader = self._reader, None
+        if reader is not None and reader is not gevent.getcurrent():
+            reader.kill(block=True, timeout=1)
+        self._mark_ended(SOCKET_CLOSED, "controller")
+
+    @property
+    def ended(self) -> bool:
+        return self._ended.is_set()
+
+    def wait_hangup_complete(self, timeout: float) -> bool:
+        """After a hangup, wait a little for CHANNEL_HANGUP_COMPLETE (final cause, billsec)."""
+        return self._hangup_complete.wait(timeout)
+
+    def wait_ended(self, timeout: float) -> bool:
+        return self._ended.wait(timeout)
+
+    # -- commands ---------------------------------------------------------------------------
+
+    def execute(self, app: str, arg: str = "", *, timeout: float) -> Event:
+        """Run a dialplan application and return its CHANNEL_EXECUTE_COMPLETE event."""
+        self._raise_if_ended()
+        event_uuid = str(uuid.uuid4())
+        done = AsyncResult()
+        self._executions[event_uuid] = done
+        try:
+            reply = self._command(
+                encode_sendmsg_execute(app, arg, event_uuid=event_uuid, event_lock=True), None
+            )
+            self._expect_ok(reply, f"execute {app}")
+            try:
+                return done.get(timeout=timeout)
+            except gevent.Timeout:
+                self._break()
+                raise CommandTimeout(f"{app} did not complete within {timeout:g} s") from None
+        finally:
+            self._executions.pop(event_uuid, None)
+
+    def api(self, command: str, *, timeout: float | None = None) -> str:
+        """An `api` command over this socket; returns the body (-ERR bodies raise)."""
+        reply = self._command(encode_command(f"api {command}"), timeout)
+        if reply.text.startswith("-ERR"):
+            raise ESLError(f"api {command.split(maxsplit=1)[0]}: {reply.text.strip()}")
+        return reply.text
+
+    def hangup(self, cause: str, *, timeout: float | None = None) -> None:
+        """Hang up with `cause` and wait until FreeSWITCH reports the hangup."""
+        if self.ended:
+            return
+        self.hangup_by = self.hangup_by or "controller"
+        reply = self._command(
+            encode_command("sendmsg", {"call-command": "hangup", "hangup-cause": cause}), timeout
+        )
+        self._expect_ok(reply, "hangup")
+        self._ended.wait(timeout or self._command_timeout)
+
+    # -- digits -----------------------------------------------------------------------------
+
+    def take_digits(self) -> str:
+        """Every digit pressed since the last call (type-ahead), oldest first."""
+        digits = "".join(self._digits)
+        self._digits.clear()
+        self._digit_arrived.clear()
+        return digits
+
+    def wait_digit(self, timeout: float) -> bool:
+        """Wait until a digit is buffered (or the call ends); True when one is there."""
+        if self._digits:
+            return True
+        self._raise_if_ended()
+        gevent.wait([self._digit_arrived, self._ended], timeout=timeout, count=1)
+        self._raise_if_ended()
+        return bool(self._digits)
+
+    # -- internals --------------------------------------------------------------------------
+
+    def _raise_if_ended(self) -> None:
+        if self._ended.is_set():
+            raise CallEnded(self.hangup_cause or SOCKET_CLOSED, by=self.hangup_by or "caller")
+
+    def _command(self, data: bytes, timeout: float | None) -> Reply:
+        with self._command_lock:
+            if self._closed:
+                raise CallEnded(self.hangup_cause or SOCKET_CLOSED, by=self.hangup_by or "caller")
+            self._reply = pending = AsyncResult()
+            try:
+                self._sock.sendall(data)
+            except OSError:
+                self._mark_ended(SOCKET_CLOSED, "freeswitch")
+                raise CallEnded(SOCKET_CLOSED, by="freeswitch") from None
+            try:
+                return pending.get(timeout=timeout or self._command_timeout)
+            except gevent.Timeout:
+                raise CommandTimeout(
+                    f"no reply to {data.split(b' ', 1)[0].decode(errors='replace')!r}"
+                ) from None
+            finally:
+                self._reply = None
+
+    @staticmethod
+    def _expect_ok(reply: Reply, what: str) -> None:
+        if not reply.ok:
+            raise ESLError(f"{what}: FreeSWITCH answered {reply.text.strip()!r}")
+
+    def _break(self) -> None:
+        if self.ended or not self.uuid:
+            return
+        try:
+            self.api(f"uuid_break {self.uuid} all")
+        except (ESLError, CallEnded) as exc:
+            log.warning("uuid_break %s failed: %s", self.uuid, exc)
+
+    def _read_loop(self) -> None:
+        try:
+            while True:
+                data = self._sock.recv(RECV_BYTES)
+                if not data:
+                    break
+                for frame in self._frames.feed(data):
+                    self._dispatch(frame)
+        except (OSError, ProtocolError) as exc:
+            log.warning("channel %s: connection lost: %s", self.uuid or "?", exc)
+        finally:
+            self._mark_ended(SOCKET_CLOSED, "freeswitch")
+            self._hangup_complete.set()
+            if self._reply is not None and not self._reply.ready():
+                self._reply.set_exception(
+                    CallEnded(self.hangup_cause or SOCKET_CLOSED, by=self.hangup_by or "freeswitch")
+                )
+
+    def _dispatch(self, frame: Any) -> None:
+        content_type = frame.content_type
+        if content_type in ("command/reply", "api/response"):
+            if self._reply is not None and not self._reply.ready():
+                self._reply.set(parse_reply(frame))
+            else:
+                log.warning("channel %s: unexpected %s", self.uuid, content_type)
+        elif content_type == "text/disconnect-notice":
+            # With linger the stream goes on (hangup cause, completions still come); without
+            # it FreeSWITCH closes right after this notice.
+            if frame.headers.get("Content-Disposition") != "linger":
+                self._mark_ended(self.hangup_cause or "DISCONNECTED", "freeswitch")
+        elif content_type.startswith("text/event"):
+            event = parse_event(frame)
+            if event is not None:
+                self._on_event(event)
+
+    def _on_event(self, event: Event) -> None:
+        name = event.name
+        self.last_events[name] = event
+        for key, value in event.headers.items():
+            if key.startswith("variable_"):
+                self.variables[key[9:]] = value
+        if name == "CHANNEL_EXECUTE_COMPLETE":
+            waiter = self._executions.get(event.get("Application-UUID", ""))
+            if waiter is not None and not waiter.ready():
+                waiter.set(event)
+        elif name == "DTMF":
+            digit = event.get("DTMF-Digit", "")
+            if digit:
+                self._digits.append(digit)
+                self._digit_arrived.set()
+        elif name == "CHANNEL_HANGUP":
+            self._mark_ended(event.get("Hangup-Cause", "NORMAL_CLEARING"), "caller")
+        elif name == "CHANNEL_HANGUP_COMPLETE":
+            self._mark_ended(event.get("Hangup-Cause", "NORMAL_CLEARING"), "caller")
+            self._hangup_complete.set()
+        for listener in self.listeners:
+            listener(event)
+
+    def _mark_ended(self, cause: str, by: str) -> None:
+        if self._ended.is_set():
+            return
+        self.hangup_cause = self.hangup_cause or cause
+        self.hangup_by = self.hangup_by or by
+        self._ended.set()
+        ended = CallEnded(self.hangup_cause, by=self.hangup_by)
+        for waiter in list(self._executions.values()):
+            if not waiter.ready():
+                waiter.set_exception(ended)

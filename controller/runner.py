@@ -1,0 +1,88 @@
+"""Start the controller from settings: logging, flows, records, the outbound server.
+
+Used by `callflow run` (and `make run`); tests build the same pieces with `build()`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import sys
+from dataclasses import dataclass
+
+import gevent
+
+from controller.config import Settings
+from controller.flowstore import FlowStore
+from controller.records import RecordWriter
+from controller.server import CallServer
+
+log = logging.getLogger("callflow")
+
+DRAIN_SECONDS = 30.0
+
+
+class _JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        data = {
+            "time": self.formatTime(record),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            data["exception"] = self.formatException(record.exc_info)
+        return json.dumps(data, ensure_ascii=False)
+
+
+def setup_logging(settings: Settings) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    if settings.log_format == "json":
+        handler.setFormatter(_JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(settings.log_level.upper())
+
+
+@dataclass
+class Controller:
+    settings: Settings
+    flows: FlowStore
+    records: RecordWriter
+    server: CallServer
+
+    def stop(self, drain_seconds: float = DRAIN_SECONDS) -> None:
+        """Stop accepting calls, give the ones in progress time to finish, close records."""
+        self.server.stop(timeout=drain_seconds)
+        self.records.close()
+
+
+def build(settings: Settings, **server_options: object) -> Controller:
+    flows = FlowStore(
+        settings.flows,
+        audio_root=settings.audio,
+        routes=settings.routes,
+        default_flow=settings.default_flow,
+    )
+    flows.load_all()
+    records = RecordWriter(settings.records)
+    server = CallServer(settings, flows, records, **server_options)  # type: ignore[arg-type]
+    return Controller(settings, flows, records, server)
+
+
+def run(settings: Settings) -> int:
+    setup_logging(settings)
+    controller = build(settings)
+    valid = [flow_id for flow_id in controller.flows.flow_ids if controller.flows.get(flow_id)]
+    log.info("serving %d flow(s) from %s: %s", len(valid), settings.flows, ", ".join(valid))
+    controller.server.start()
+    stopping = gevent.event.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        gevent.signal_handler(signum, stopping.set)
+    stopping.wait()
+    log.info("stopping: %d call(s) in progress", controller.server.active)
+    controller.stop()
+    return 0

@@ -1,0 +1,174 @@
+"""The outbound-socket server: FreeSWITCH's `socket` app connects here once per call.
+
+A gevent `StreamServer` (it accepts as connections arrive; greenswitch's accept loop polls
+every 100 ms) with a large listen backlog, so a burst of calls is queued by the kernel rather
+than refused. Each connection is one greenlet owned by the server's pool, and each ends with
+exactly one call record, whatever happened: no flow, an invalid flow, too many calls, the
+caller hanging up, FreeSWITCH vanishing, or a bug.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid as uuidlib
+from collections.abc import Callable
+from typing import Any
+
+from gevent.server import StreamServer
+
+from controller.call import Call, CallSettings, contact_from_channel
+from controller.config import Settings
+from controller.engine import Limits, NodeObserver, finish_record, run_flow
+from controller.esl import apps
+from controller.esl.channel import Channel
+from controller.exceptions import CallEnded, CallflowError
+from controller.flowstore import FlowStore
+from controller.records import CallRecord, RecordWriter
+
+log = logging.getLogger("callflow.server")
+
+LISTEN_BACKLOG = 4096
+OVER_CAPACITY_CAUSE = "NORMAL_CIRCUIT_CONGESTION"
+NO_FLOW_CAUSE = "NO_ROUTE_DESTINATION"
+BAD_FLOW_CAUSE = "NORMAL_TEMPORARY_FAILURE"
+HANGUP_COMPLETE_WAIT = 2.0
+
+
+class CallServer:
+    def __init__(
+        self,
+        settings: Settings,
+        flows: FlowStore,
+        records: RecordWriter,
+        *,
+        observers: tuple[NodeObserver, ...] = (),
+        on_record: Callable[[CallRecord], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.flows = flows
+        self.records = records
+        self.observers = observers
+        self.on_record = on_record
+        self.active = 0
+        self.call_settings = CallSettings(
+            audio_root=settings.audio.resolve(),
+            recordings_dir=settings.recordings.resolve(),
+            command_timeout=settings.command_timeout,
+            media_timeout=settings.media_timeout,
+        )
+        self.limits = Limits(max_steps=settings.max_steps, deadline_seconds=settings.call_deadline)
+        self._server: StreamServer | None = None
+
+    @property
+    def address(self) -> tuple[str, int]:
+        assert self._server is not None, "not started"
+        return self._server.address[0], self._server.address[1]
+
+    def start(self) -> None:
+        self.settings.recordings.mkdir(parents=True, exist_ok=True)
+        self._server = StreamServer(self.settings.host_port, self._handle, backlog=LISTEN_BACKLOG)
+        self._server.start()
+        log.info("listening for FreeSWITCH on %s:%d", *self.address)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        if self._server is not None:
+            self._server.stop(timeout=timeout)
+            self._server = None
+
+    def serve_forever(self) -> None:
+        if self._server is None:
+            self.start()
+        assert self._server is not None
+        self._server.serve_forever()
+
+    # -- one call -------------------------------------------------------------------------
+
+    def _handle(self, sock: Any, address: tuple[str, int]) -> None:
+        self.active += 1
+        started = time.monotonic()
+        channel = Channel(sock, command_timeout=self.settings.command_timeout)
+        record = CallRecord(callId=f"unknown-{uuidlib.uuid4()}")
+        try:
+            channel.start(linger_seconds=self.settings.linger_seconds)
+            self._describe(record, channel)
+            if self.active > self.settings.max_calls:
+                record.result = "over_capacity"
+                record.error = f"more than {self.settings.max_calls} calls at once"
+                log.warning("call %s refused: %s", record.callId, record.error)
+                channel.hangup(OVER_CAPACITY_CAUSE)
+                return
+            call = self._prepare(channel, record)
+            if call is not None:
+                run_flow(call, self.limits, self.observers)
+        except CallEnded:
+            record.result = record.result or "caller_hangup"
+        except CallflowError as exc:
+            record.result = record.result or "error"
+            record.error = record.error or f"{type(exc).__name__}: {exc}"
+            log.warning("call %s: %s", record.callId, record.error)
+        except Exception as exc:  # a bug: this call gets a record, the others go on
+            log.exception("call %s failed", record.callId)
+            record.result = "error"
+            record.error = f"internal error: {type(exc).__name__}: {exc}"
+        finally:
+            self._finish(channel, record, started)
+            self.active -= 1
+
+    @staticmethod
+    def _describe(record: CallRecord, channel: Channel) -> None:
+        variables = channel.variables
+        record.callId = channel.uuid or record.callId
+        record.direction = variables.get("direction", "inbound")
+        record.callerIdNumber = variables.get("caller_id_number") or None
+        record.destinationNumber = variables.get("destination_number") or None
+
+    def _prepare(self, channel: Channel, record: CallRecord) -> Call | None:
+        flow_id, flow = self.flows.select(channel.variables)
+        record.flowId = flow_id
+        if flow is None:
+            if flow_id is None:
+                record.result, record.error = "no_flow", "no callflow_flow variable and no route"
+                cause = NO_FLOW_CAUSE
+            else:
+                problems = self.flows.problems(flow_id)
+                record.result = "invalid_flow" if problems else "no_flow"
+                record.error = "; ".join(problems) or f"no flow named {flow_id!r}"
+                cause = BAD_FLOW_CAUSE if problems else NO_FLOW_CAUSE
+            log.warning("call %s not run: %s", record.callId, record.error)
+            channel.hangup(cause)
+            return None
+        record.flowName, record.flowVersion = flow.name, flow.version
+        call = Call(
+            id=record.callId,
+            flow=flow,
+            channel=channel,
+            settings=self.call_settings,
+            record=record,
+            contact=contact_from_channel(channel.variables.get("callflow_contact")),
+        )
+        # Barge-in is off unless a play node asks for it (FreeSWITCH's default stops on '*').
+        apps.set_variable(
+            channel,
+            name="playback_terminators",
+            value="none",
+            timeout=self.settings.command_timeout,
+        )
+        if flow.settings.get("recordSession"):
+            path = self.call_settings.recordings_dir / f"{record.callId}-session.wav"
+            apps.record_session(channel, path=str(path), timeout=self.settings.command_timeout)
+            record.recordings.append(str(path))
+        return call
+
+    def _finish(self, channel: Channel, record: CallRecord, started: float) -> None:
+        try:
+            if not channel.ended:
+                channel.hangup("NORMAL_CLEARING")
+            channel.wait_hangup_complete(HANGUP_COMPLETE_WAIT)
+        except CallflowError as exc:
+            log.debug("call %s: final hangup: %s", record.callId, exc)
+        finish_record(record, channel, started)
+        channel.close()
+        self.records.write(record)
+        if self.on_record is not None:
+            self.on_record(record)
