@@ -73,9 +73,14 @@ def _convert(name: str, value: Any, origin: str) -> Any:
         if kind == "Path":
             return Path(str(value))
         if kind == "int":
+            if isinstance(value, bool) or not str(value).strip().lstrip("-").isdigit():
+                raise ValueError(f"must be a whole number, not {value!r}")
             return int(value)
         if kind == "float":
-            return float(value)
+            try:
+                return float(value)
+            except ValueError:
+                raise ValueError(f"must be a number, not {value!r}") from None
         if kind == "str | None":
             return None if value in (None, "") else str(value)
         return str(value)

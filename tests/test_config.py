@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from controller.config import Route, Settings, load_settings
+from controller.exceptions import ConfigError
+
+
+def test_embedded_defaults() -> None:
+    settings = load_settings(environ={})
+    assert settings == Settings()
+    assert settings.host_port == ("127.0.0.1", 8084)
+    assert settings.records == Path("records/calls.jsonl")
+
+
+def test_precedence_file_then_environment_then_command_line(tmp_path: Path) -> None:
+    config = tmp_path / "callflow.yaml"
+    config.write_text(
+        "listen: 0.0.0.0:9000\nmax_calls: 50\nflows: /srv/flows\n"
+        "routes:\n  - {match: '1\\d{3}', flow: inbound-ivr}\n"
+    )
+    environ = {"CALLFLOW_CONFIG": str(config), "CALLFLOW_MAX_CALLS": "80"}
+    settings = load_settings(environ=environ, overrides={"flows": Path("mine"), "audio": None})
+    assert settings.listen == "0.0.0.0:9000"  # file
+    assert settings.max_calls == 80  # environment beats file
+    assert settings.flows == Path("mine")  # command line beats both
+    assert settings.audio == Path("audio")  # None means "not given"
+    assert settings.routes == (Route(match="1\\d{3}", flow="inbound-ivr"),)
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"CALLFLOW_MAX_CALLS": "many"}, "max_calls (from CALLFLOW_MAX_CALLS): must be a whole number, not 'many'"),
+        ({"CALLFLOW_LISTEN": "nowhere"}, "listen"),
+        ({"CALLFLOW_AUDIO": "/srv/my audio"}, "must not contain spaces"),
+        ({"CALLFLOW_LOG_FORMAT": "xml"}, "log_format"),
+    ],
+)
+def test_bad_values_name_the_setting_and_its_origin(environ: dict, message: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_settings(environ=environ)
+
+
+def test_unknown_setting_in_file(tmp_path: Path) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_text("lisen: 1.2.3.4:5\n")
+    with pytest.raises(ConfigError, match="unknown setting 'lisen'"):
+        load_settings(config_file=config, environ={})
