@@ -62,7 +62,7 @@ def collect_nodes(data: Any) -> list[GraphNode] | None:
             GraphNode(
                 index=index,
                 id=raw["id"],
-                type=node_type if node_type in NODE_TYPES else None,
+                type=node_type if isinstance(node_type, str) and node_type in NODE_TYPES else None,
                 outputs=outputs if isinstance(outputs, dict) else {},
             )
         )

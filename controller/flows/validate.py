@@ -28,9 +28,11 @@ from controller.templates import SYSTEM_VARIABLES, TemplateError, placeholders
 
 def validate_document(data: Any, *, audio_root: Path | None = None) -> tuple[Any, list[Problem]]:
     """Return (the document with defaults applied, problems sorted by position)."""
-    problems = schema_problems(data)
     data = copy.deepcopy(data)
+    # Defaults first, then the schema: a node written without `config` still gets its
+    # required fields checked (the schema only looks inside a config that is there).
     apply_defaults(data)
+    problems = schema_problems(data)
     nodes = collect_nodes(data)
     if nodes is not None:
         problems += check_graph(data, nodes)
@@ -38,11 +40,12 @@ def validate_document(data: Any, *, audio_root: Path | None = None) -> tuple[Any
         for spec in specs:
             problems += _template_problems(spec)
             problems += NODE_TYPES[spec.type].check(spec)
-        language = (
-            data.get("settings", {}).get("language")
-            if isinstance(data.get("settings"), dict)
-            else None
-        )
+        settings = data.get("settings")
+        language = settings.get("language") if isinstance(settings, dict) else None
+        if not isinstance(language, str) or any(
+            p.pointer.startswith("/settings") for p in problems
+        ):
+            language = None  # already reported; check audio against the root alone
         problems += _dial_warnings(specs)
         problems += _variable_warnings(specs)
         if audio_root is not None:  # None: the caller chose not to check audio

@@ -1,0 +1,1 @@
+"""A FreeSWITCH stand-in that speaks the real ESL wire protocol."""
