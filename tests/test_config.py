@@ -34,7 +34,10 @@ def test_precedence_file_then_environment_then_command_line(tmp_path: Path) -> N
 @pytest.mark.parametrize(
     ("environ", "message"),
     [
-        ({"CALLFLOW_MAX_CALLS": "many"}, "max_calls (from CALLFLOW_MAX_CALLS): must be a whole number, not 'many'"),
+        (
+            {"CALLFLOW_MAX_CALLS": "many"},
+            "max_calls (from CALLFLOW_MAX_CALLS): must be a whole number, not 'many'",
+        ),
         ({"CALLFLOW_LISTEN": "nowhere"}, "listen"),
         ({"CALLFLOW_AUDIO": "/srv/my audio"}, "must not contain spaces"),
         ({"CALLFLOW_LOG_FORMAT": "xml"}, "log_format"),

@@ -66,7 +66,14 @@ def _skip(err: ValidationError) -> bool:
     """Errors the graph checks report better (with their own codes)."""
     path = list(err.absolute_path)
     in_node = len(path) >= 3 and path[:2] == ["graph", "nodes"]
-    if in_node and len(path) == 4 and path[3] == "type" and err.validator == "enum":
+    if (
+        in_node
+        and len(path) == 4
+        and path[3] == "type"
+        and err.validator == "enum"
+        and isinstance(err.instance, str)
+        and err.instance
+    ):
         return True  # unknown node type: reported with the list of types
     # unknown output name or outputs on a terminal node
     return (
@@ -166,7 +173,9 @@ def schema_problems(data: Any) -> list[Problem]:
             continue
         for code, pointer, message in _translate(err):
             problems.append(error(code, message, pointer=pointer))
-    return _merge_misspelt(problems)
+    # The node schema and its per-type branch may both say "config must be a mapping".
+    unique = list(dict.fromkeys(problems))
+    return _merge_misspelt(unique)
 
 
 def _merge_misspelt(problems: list[Problem]) -> list[Problem]:

@@ -52,7 +52,7 @@ VALUE_SOURCE: dict[str, Any] = {
         },
         "allOf": [
             {
-                "if": {"properties": {"source": {"const": "variable"}}},
+                "if": {"properties": {"source": {"const": "variable"}}, "required": ["source"]},
                 "then": {
                     "required": ["variable"],
                     "additionalProperties": False,
@@ -63,7 +63,7 @@ VALUE_SOURCE: dict[str, Any] = {
                 },
             },
             {
-                "if": {"properties": {"source": {"const": "contact"}}},
+                "if": {"properties": {"source": {"const": "contact"}}, "required": ["source"]},
                 "then": {
                     "required": ["field"],
                     "additionalProperties": False,
@@ -78,7 +78,10 @@ VALUE_SOURCE: dict[str, Any] = {
                 },
             },
             {
-                "if": {"properties": {"source": {"const": "customAttribute"}}},
+                "if": {
+                    "properties": {"source": {"const": "customAttribute"}},
+                    "required": ["source"],
+                },
                 "then": {
                     "required": ["attributeName"],
                     "additionalProperties": False,
