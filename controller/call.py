@@ -2,9 +2,8 @@
 
 Variables (see `controller.templates` for the names):
 - `sys.*`: facts about the call, computed when read (`sys.now` is the time of reading);
-- `contact.*`: the contact's fields, `contact.customAttributes.*` its extra attributes —
-  from the campaign for outbound calls, or for inbound calls from the JSON channel variable
-  `callflow_contact`;
+- `contact.*`: the contact's fields, `contact.customAttributes.*` its extra attributes
+  (`controller.contacts` says where they come from);
 - anything else: a flow variable set by an earlier node.
 
 Reading a variable that is not set gives None, which a template renders as empty text; the
@@ -13,9 +12,6 @@ engine records each such read in the call's record (`unsetReads`) so it can be f
 
 from __future__ import annotations
 
-import json
-import logging
-import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,10 +23,6 @@ from controller.exceptions import NodeError
 from controller.flows.model import Flow, Node
 from controller.records import CallRecord, utc_now
 from controller.templates import render
-
-log = logging.getLogger("callflow.call")
-
-_CONTACT_MAX_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,29 +128,4 @@ def _dig(data: Any, keys: list[str]) -> Any:
         if not isinstance(data, dict):
             return None
         data = data.get(key)
-    return data
-
-
-_CONTACT_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-
-def contact_from_channel(raw: str | None) -> dict[str, Any]:
-    """The contact carried by the `callflow_contact` channel variable (JSON), or {}.
-
-    Bad JSON is logged and ignored rather than failing the call: the flow still runs, and a
-    template that reads a contact field renders empty (and is recorded as an unset read).
-    """
-    if not raw:
-        return {}
-    if len(raw) > _CONTACT_MAX_BYTES:
-        log.warning("callflow_contact is larger than %d bytes; ignored", _CONTACT_MAX_BYTES)
-        return {}
-    try:
-        data = json.loads(raw)
-    except ValueError as exc:
-        log.warning("callflow_contact is not JSON (%s); ignored", exc)
-        return {}
-    if not isinstance(data, dict) or not all(_CONTACT_KEY.match(str(k)) for k in data):
-        log.warning("callflow_contact must be a JSON object with plain keys; ignored")
-        return {}
     return data

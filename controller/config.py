@@ -45,6 +45,7 @@ class Settings:
     max_steps: int = 1000
     call_deadline: float = 4 * 3600.0
     default_flow: str | None = None
+    contacts: Path | None = None  # JSON list of contacts, looked up by caller id number
     routes: tuple[Route, ...] = field(default_factory=tuple)
     log_format: str = "text"
     log_level: str = "info"
@@ -72,6 +73,8 @@ def _convert(name: str, value: Any, origin: str) -> Any:
             return tuple(routes)
         if kind == "Path":
             return Path(str(value))
+        if kind == "Path | None":
+            return None if value in (None, "") else Path(str(value))
         if kind == "int":
             if isinstance(value, bool) or not str(value).strip().lstrip("-").isdigit():
                 raise ValueError(f"must be a whole number, not {value!r}")

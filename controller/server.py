@@ -17,8 +17,9 @@ from typing import Any
 
 from gevent.server import StreamServer
 
-from controller.call import Call, CallSettings, contact_from_channel
+from controller.call import Call, CallSettings
 from controller.config import Settings
+from controller.contacts import ContactDirectory
 from controller.engine import Limits, NodeObserver, finish_record, run_flow
 from controller.esl import apps
 from controller.esl.channel import Channel
@@ -50,6 +51,7 @@ class CallServer:
         self.records = records
         self.observers = observers
         self.on_record = on_record
+        self.contacts = ContactDirectory(settings.contacts)
         self.active = 0
         self.call_settings = CallSettings(
             audio_root=settings.audio.resolve(),
@@ -145,7 +147,7 @@ class CallServer:
             channel=channel,
             settings=self.call_settings,
             record=record,
-            contact=contact_from_channel(channel.variables.get("callflow_contact")),
+            contact=self.contacts.find(channel.variables),
         )
         # Barge-in is off unless a play node asks for it (FreeSWITCH's default stops on '*').
         apps.set_variable(
