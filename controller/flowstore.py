@@ -54,11 +54,12 @@ class FlowStore:
         results = []
         paths = discover([self.directory]) if self.directory.is_dir() else []
         for path in paths:
-            result = self._load(path)
+            result = self.load_file(path)
             results.append(result)
         return results
 
-    def _load(self, path: Path) -> LoadResult:
+    def load_file(self, path: Path) -> LoadResult:
+        """Load (or reload) one flow file; a valid version replaces the one being served."""
         result = load_flow_file(path, audio_root=self.audio_root)
         flow_id = flow_id_for(path)
         entry = self._entries.get(flow_id)
@@ -109,7 +110,7 @@ class FlowStore:
             except OSError:
                 mtime = entry.mtime_ns  # deleted: keep serving what we have
             if mtime != entry.mtime_ns:
-                self._load(entry.path)
+                self.load_file(entry.path)
         return entry.serving
 
     def problems(self, flow_id: str) -> list[str]:
