@@ -66,6 +66,7 @@ def run_flow(call: Call, limits: Limits, observers: tuple[NodeObserver, ...] = (
                 raise FlowLimitExceeded(f"more than {limits.max_steps} steps")
             if time.monotonic() > deadline:
                 raise FlowLimitExceeded(f"call ran past its {limits.deadline_seconds:g} s deadline")
+            call.channel.raise_if_ended()  # a hangup during a node with no ESL command
             node = _run_node(call, node, observers)
     except CallEnded as ended:
         if record.result is None:

@@ -10,6 +10,7 @@ caller hanging up, FreeSWITCH vanishing, or a bug.
 from __future__ import annotations
 
 import logging
+import socket
 import time
 import uuid as uuidlib
 from collections.abc import Callable
@@ -89,6 +90,9 @@ class CallServer:
     def _handle(self, sock: Any, address: tuple[str, int]) -> None:
         self.active += 1
         started = time.monotonic()
+        # Commands are small and each waits for its reply: Nagle's algorithm would hold them
+        # back for a delayed ACK (~40 ms on Linux) on every exchange.
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         channel = Channel(sock, command_timeout=self.settings.command_timeout)
         record = CallRecord(callId=f"unknown-{uuidlib.uuid4()}")
         try:

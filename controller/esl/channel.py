@@ -103,11 +103,13 @@ class Channel:
         if self._closed:
             return
         self._closed = True
-        with contextlib.suppress(OSError):
-            self._sock.close()
+        # Stop the reader before closing: closing under a blocked recv() makes it fail with
+        # EBADF, which would look like FreeSWITCH dropping the connection.
         reader, self._reader = self._reader, None
         if reader is not None and reader is not gevent.getcurrent():
             reader.kill(block=True, timeout=1)
+        with contextlib.suppress(OSError):
+            self._sock.close()
         self._mark_ended(SOCKET_CLOSED, "controller")
 
     @property
@@ -179,6 +181,10 @@ class Channel:
         return bool(self._digits)
 
     # -- internals --------------------------------------------------------------------------
+
+    def raise_if_ended(self) -> None:
+        """Raise `CallEnded` if the call is already over."""
+        self._raise_if_ended()
 
     def _raise_if_ended(self) -> None:
         if self._ended.is_set():

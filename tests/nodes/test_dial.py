@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from conftest import loaded_config, one_node_flow, problems_of
+from support.flows import loaded_config, one_node_flow, problems_of
 
 ALL_OUTCOMES = {
     "onAnswer": "end",

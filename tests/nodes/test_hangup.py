@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from conftest import problems_of
+from support.flows import problems_of
 
 from controller.nodes.hangup import cause_for
 
