@@ -109,9 +109,9 @@ def _run_node(call: Call, node: Node, observers: tuple[NodeObserver, ...]) -> No
         output, step.error = ERROR_OUTPUT, f"internal error: {type(exc).__name__}: {exc}"
     finally:
         step.durationMs = int((time.monotonic() - started) * 1000)
-    step.output = output
     if node_type.terminal:
         return None
+    step.output = output
     target = next_node_id(node, output)
     step.next = target
     if target is None:

@@ -119,13 +119,14 @@ class CallServer:
             record.error = f"internal error: {type(exc).__name__}: {exc}"
         finally:
             self._finish(channel, record, started)
-            self.active -= 1
 
     @staticmethod
     def _describe(record: CallRecord, channel: Channel) -> None:
         variables = channel.variables
         record.callId = channel.uuid or record.callId
-        record.direction = variables.get("direction", "inbound")
+        # Callflow's own originates mark the call; anything else was handed to us by the
+        # dialplan, whatever FreeSWITCH's channel direction says (a loopback leg is "outbound").
+        record.direction = "outbound" if variables.get("callflow_origin") else "inbound"
         record.callerIdNumber = variables.get("caller_id_number") or None
         record.destinationNumber = variables.get("destination_number") or None
 
@@ -174,7 +175,10 @@ class CallServer:
         except CallflowError as exc:
             log.debug("call %s: final hangup: %s", record.callId, exc)
         finish_record(record, channel, started)
-        channel.close()
+        self.active -= 1  # the call is over; only its bookkeeping remains
+        # The record is written before the socket closes: whoever sees the call end (the
+        # simulator, a test, FreeSWITCH's CDR) can already find it.
         self.records.write(record)
         if self.on_record is not None:
             self.on_record(record)
+        channel.close()

@@ -10,7 +10,9 @@ it (FINDINGS.md, "Application results"):
 - play_and_get_digits: the response is always `_none_`; the result is in the variable, its
   `<var>_invalid` twin and `read_result`. Each attempt uses a fresh variable name, so a value
   left by an earlier attempt can never be read as this one's.
-- record: the length is in `record_ms`; the app's response is `_none_`.
+- record: the app's response is `_none_`; `record_ms` counts audio written (0 for a silent
+  caller), and why it stopped is read from `silence_hits_exhausted` and
+  `playback_terminator_used`.
 """
 
 from __future__ import annotations
@@ -95,7 +97,6 @@ def playback(channel: Channel, *, files: list[str], timeout: float) -> PlaybackR
 class DigitsResult:
     digits: str | None  # the valid entry, None when there was none
     invalid: str | None  # what was typed when it did not match
-    terminator: str | None
 
     @property
     def timed_out(self) -> bool:
@@ -144,15 +145,14 @@ def _digits_result(event: Event, variable: str) -> DigitsResult:
     return DigitsResult(
         digits=digits or None,
         invalid=event.variable(f"{variable}_invalid") or None,
-        terminator=event.variable("read_terminator_used") or None,
     )
 
 
 @dataclass(frozen=True, slots=True)
 class RecordResult:
     path: str
-    milliseconds: int
-    terminator: str | None
+    milliseconds: int  # audio written; a silent caller gives 0 however long it ran
+    stopped_by: str  # "silence", "key" or "limit"
 
 
 def record(
@@ -162,19 +162,36 @@ def record(
     max_seconds: int,
     silence_threshold: int,
     silence_seconds: int,
+    terminators: str,
     timeout: float,
 ) -> RecordResult:
+    """Record; why it stopped comes from FreeSWITCH's own variables, not from the length:
+    `silence_hits_exhausted` (set afresh by every record run) and `playback_terminator_used`
+    (left over from earlier playbacks, so it is cleared first, with the terminators set)."""
+    if not _DIGITS.match(terminators):
+        raise NodeError("record terminators must be keys (0-9, *, #)")
+    channel.execute(
+        "multiset",
+        f"playback_terminators={terminators or 'none'} playback_terminator_used=",
+        timeout=channel_timeout(channel),
+    )
     arg = f"{safe_path(path)} {int(max_seconds)} {int(silence_threshold)} {int(silence_seconds)}"
     event = channel.execute("record", arg, timeout=timeout)
     try:
         milliseconds = int(event.variable("record_ms") or 0)
     except ValueError:
         milliseconds = 0
-    return RecordResult(
-        path=path,
-        milliseconds=milliseconds,
-        terminator=event.variable("playback_terminator_used") or None,
-    )
+    if event.variable("silence_hits_exhausted") == "true":
+        stopped_by = "silence"
+    elif event.variable("playback_terminator_used"):
+        stopped_by = "key"
+    else:
+        stopped_by = "limit"
+    return RecordResult(path=path, milliseconds=milliseconds, stopped_by=stopped_by)
+
+
+def channel_timeout(channel: Channel) -> float:
+    return channel.command_timeout
 
 
 def record_session(channel: Channel, *, path: str, timeout: float) -> None:

@@ -58,7 +58,7 @@ class Channel:
     def __init__(self, sock: Any, *, command_timeout: float = 5.0) -> None:
         self._sock = sock
         self._frames = FrameReader()
-        self._command_timeout = command_timeout
+        self.command_timeout = command_timeout
         self._command_lock = Semaphore()
         self._reply: AsyncResult | None = None
         self._executions: dict[str, AsyncResult] = {}
@@ -160,7 +160,7 @@ class Channel:
             encode_command("sendmsg", {"call-command": "hangup", "hangup-cause": cause}), timeout
         )
         self._expect_ok(reply, "hangup")
-        self._ended.wait(timeout or self._command_timeout)
+        self._ended.wait(timeout or self.command_timeout)
 
     # -- digits -----------------------------------------------------------------------------
 
@@ -201,7 +201,7 @@ class Channel:
                 self._mark_ended(SOCKET_CLOSED, "freeswitch")
                 raise CallEnded(SOCKET_CLOSED, by="freeswitch") from None
             try:
-                return pending.get(timeout=timeout or self._command_timeout)
+                return pending.get(timeout=timeout or self.command_timeout)
             except gevent.Timeout:
                 raise CommandTimeout(
                     f"no reply to {data.split(b' ', 1)[0].decode(errors='replace')!r}"

@@ -221,9 +221,7 @@ def _typed_ahead(call: Call, config: dict[str, Any]) -> apps.DigitsResult | None
         return None
     digit = typed[0]
     valid = digit in config["singleDigitConfig"]["allowedDigits"]
-    return apps.DigitsResult(
-        digits=digit if valid else None, invalid=None if valid else digit, terminator=None
-    )
+    return apps.DigitsResult(digits=digit if valid else None, invalid=None if valid else digit)
 
 
 def run(call: Call, config: dict[str, Any]) -> str:

@@ -18,8 +18,6 @@ from controller.nodes.schema_parts import flow_variable, milliseconds
 if TYPE_CHECKING:
     from controller.call import Call
 
-# FreeSWITCH overshoots the time limit by up to ~200 ms (record_ms 3160-3200 for 3 s).
-LIMIT_TOLERANCE_MS = 250
 
 OUTPUTS = ("onComplete", "onTimeout", "onError", "default")
 
@@ -65,24 +63,19 @@ def run(call: Call, config: dict[str, Any]) -> str:
         raise NodeError(f"recordings directory {directory} is not writable")
     node_id = call.node.id if call.node else "record"
     path = str(directory.resolve() / f"{call.id}-{node_id}-{len(call.record.recordings) + 1}.wav")
-    channel, timeout = call.channel, call.settings.command_timeout
-    apps.set_variable(
-        channel, name="playback_terminators", value=config["terminators"] or "none", timeout=timeout
-    )
+    channel = call.channel
     if config["beep"]:
-        apps.playback(channel, files=[apps.BEEP], timeout=timeout)
+        apps.playback(channel, files=[apps.BEEP], timeout=call.settings.command_timeout)
+    # Listed before recording starts: a caller who hangs up mid-message leaves a file.
     call.record.recordings.append(path)
     call.set_variable(config["variable"], path)
-    # Recorded before starting: a caller who hangs up mid-message leaves a file worth keeping.
     result = apps.record(
         channel,
         path=path,
         max_seconds=math.ceil(config["maxDuration"] / 1000),
         silence_threshold=config["silenceThreshold"],
         silence_seconds=math.ceil(config["silenceDuration"] / 1000),
+        terminators=config["terminators"],
         timeout=config["maxDuration"] / 1000 + call.settings.media_timeout,
     )
-    apps.set_variable(channel, name="playback_terminators", value="none", timeout=timeout)
-    if result.milliseconds >= config["maxDuration"] - LIMIT_TOLERANCE_MS:
-        return "onTimeout"
-    return "onComplete"
+    return "onTimeout" if result.stopped_by == "limit" else "onComplete"

@@ -1,0 +1,310 @@
+"""The simulator: places calls that connect to a controller like FreeSWITCH's `socket` app.
+
+    sim = Simulator(controller=("127.0.0.1", 8084))
+    call = sim.place_call(caller="press 1 after 2s", variables={"flow_id": "hello"})
+    outcome = call.wait(timeout=10)
+    sim.close()
+
+All greenlets belong to the Simulator's gevent Group and are killed by `close()`, which also
+closes every socket. Events go through one bus, as in FreeSWITCH: a socket that subscribes
+without `myevents` also receives the other calls' events.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import uuid as uuidlib
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import gevent
+from gevent import socket as gsocket
+from gevent.event import Event
+from gevent.pool import Group
+
+from controller.simulator.apicmds import run_api
+from controller.simulator.caller import CallerScript, CallerTimeline
+from controller.simulator.channel_state import ChannelState
+from controller.simulator.clock import MODES, Clock
+from controller.simulator.events import EventFactory, SimEvent
+from controller.simulator.outbound import Connection
+from controller.simulator.outcome import CallOutcome
+from controller.simulator.session import Session
+
+
+class SimulatedCall:
+    """One call: its channel, caller, session greenlet and socket."""
+
+    def __init__(
+        self,
+        sim: Simulator,
+        caller: Any,
+        *,
+        variables: Mapping[str, str],
+        answered: bool,
+        socket_args: str,
+        uuid: str,
+        destination: str,
+        channel_name: str | None,
+        direction: str,
+        caller_id_name: str,
+        caller_id_number: str,
+    ) -> None:
+        self.sim = sim
+        self.clock = Clock(sim.clock_mode, sim.start_time)
+        start = self.clock.now()
+        words = [w.lower() for w in socket_args.split()]
+        self.full = "full" in words
+        self.static = "async" not in words
+        host, port = sim.controller
+        self.socket_data = f"{host}:{port} {socket_args}".strip()
+        self.channel = ChannelState(
+            uuid,
+            name=channel_name or f"loopback/{destination}-a",
+            created=start,
+            answered=answered,
+            direction=direction,
+            destination=destination,
+            caller_id_name=caller_id_name,
+            caller_id_number=caller_id_number,
+        )
+        self._initial_variables(variables, answered, str(host))
+        # The dialplan ran `socket` itself: it is the last application until another runs.
+        self.channel.last_app, self.channel.last_arg = "socket", self.socket_data
+        self.timeline = CallerTimeline(CallerScript.from_data(caller), start)
+        self.outcome = CallOutcome(uuid, started_at=start)
+        self.session = Session(self)
+        self.connection = Connection(self, None)
+        self.done = Event()
+
+    @property
+    def uuid(self) -> str:
+        return self.channel.uuid
+
+    def _initial_variables(self, variables: Mapping[str, str], answered: bool, host: str) -> None:
+        channel = self.channel
+        items = [("direction", channel.direction)]
+        if channel.direction == "outbound":
+            items.append(("is_outbound", "true"))
+        items += [
+            ("session_id", str(next(self.sim.session_ids))),
+            ("read_codec", "L16"),
+            ("read_rate", "8000"),
+            ("write_codec", "L16"),
+            ("write_rate", "8000"),
+            ("channel_name", channel.name),
+            ("uuid", channel.uuid),
+            *((str(k), str(v)) for k, v in variables.items()),
+        ]
+        if answered and "endpoint_disposition" not in variables:
+            items.append(("endpoint_disposition", "ANSWER"))
+        items += [
+            ("call_uuid", channel.uuid),
+            ("current_application_data", self.socket_data),
+            ("current_application", "socket"),
+            ("socket_host", host),
+        ]
+        for name, value in items:
+            channel.variables.set(name, value)
+
+    # -- running --------------------------------------------------------------------------
+
+    def run(self) -> None:
+        sock = None
+        if self.channel.up:  # a test may hang up before the socket app even starts
+            try:
+                sock = gsocket.create_connection(self.sim.controller, timeout=5.0)
+                # mod_event_socket's listener_run sets TCP_NODELAY on every connection.
+                sock.setsockopt(gsocket.IPPROTO_TCP, gsocket.TCP_NODELAY, 1)
+            except OSError as exc:
+                # FreeSWITCH: the socket app fails, the dialplan ends, the call is hung up.
+                self.outcome.error = f"cannot connect to the controller: {exc}"
+        if sock is None:
+            self.session.controlled = False
+            self.session.hangup("NORMAL_CLEARING", by="freeswitch", async_side=False)
+            self.connection.closed.set()
+            self.session.finish()
+            return
+        sock.settimeout(None)
+        # As mod_event_socket: replies and events are small, Nagle would hold them back.
+        sock.setsockopt(gsocket.IPPROTO_TCP, gsocket.TCP_NODELAY, 1)
+        self.connection.sock = sock
+        self.sim.spawn(self.session.run)
+        self.connection.run()
+
+    def on_socket_closed(self) -> None:
+        self.session.controlled = False
+        self.session.wake.set()
+        self._check_done()
+
+    def on_session_end(self) -> None:
+        self.outcome.variables = self.channel.variables.as_dict()
+        self.outcome.digits_dialed = self.channel.digits_dialed
+        self._check_done()
+
+    def _check_done(self) -> None:
+        if self.connection.closed.is_set() and self.session.ended.is_set():
+            self.sim.calls.pop(self.uuid, None)
+            self.done.set()
+
+    # -- for tests ------------------------------------------------------------------------
+
+    def hangup(self, cause: str = "NORMAL_CLEARING") -> None:
+        """The caller hangs up now."""
+        self.session.hangup(cause, by="caller", async_side=True)
+
+    def wait(self, timeout: float, *, until: str = "closed") -> CallOutcome:
+        """Wait until the socket is closed and the session over ("closed"), or only until
+        CHANNEL_HANGUP_COMPLETE ("hangup": a bare `linger` never closes). TimeoutError if it
+        does not happen in `timeout` seconds."""
+        if until not in ("closed", "hangup"):
+            raise ValueError(f"until is 'closed' or 'hangup', not {until!r}")
+        target = self.done if until == "closed" else self.session.ended
+        if not target.wait(timeout=timeout):
+            raise TimeoutError(
+                f"call {self.uuid} not {until} after {timeout:g} s (apps: {self.outcome.app_names})"
+            )
+        return self.outcome
+
+
+class Simulator:
+    """FreeSWITCH's outbound side for tests and `callflow simulate` (see module docstring).
+
+    - controller: (host, port) of the controller's outbound-socket server.
+    - clock: "simulated" (media time costs no real time) or "real" (see clock.py).
+    - audio_check: False plays missing audio files as if present (default_duration s),
+      to run flows without their audio; True answers FILE NOT FOUND as FreeSWITCH does.
+    - media: path -> seconds (None: missing) for files that are not on this machine.
+    - sounds_dir: where relative paths are looked for (the `sound_prefix` variable wins).
+    - connect_timeout: how long the first command may take (FreeSWITCH: 25 s).
+    - start_time: the epoch every call's clock starts at (reproducible timestamps).
+    - record_frames: keep every frame each way in CallOutcome (memory for big runs)."""
+
+    def __init__(
+        self,
+        controller: tuple[str, int],
+        *,
+        clock: str = "simulated",
+        audio_check: bool = True,
+        media: Mapping[str, float | None] | None = None,
+        default_duration: float = 1.0,
+        sounds_dir: str = "/usr/share/freeswitch/sounds",
+        connect_timeout: float = 25.0,
+        hostname: str = "callflow-sim",
+        start_time: float | None = None,
+        record_frames: bool = True,
+    ) -> None:
+        if clock not in MODES:
+            raise ValueError(f"clock must be one of {', '.join(MODES)}, not {clock!r}")
+        self.controller = controller
+        self.clock_mode = clock
+        self.audio_check = audio_check
+        self.media: dict[str, float | None] = dict(media or {})
+        self.default_duration = default_duration
+        self.sounds_dir = sounds_dir
+        self.connect_timeout = connect_timeout
+        self.start_time = start_time
+        self.record_frames = record_frames
+        self.events = EventFactory(hostname)
+        self.session_ids = itertools.count(1)
+        self.calls: dict[str, SimulatedCall] = {}
+        self.group = Group()
+        self._global: set[Connection] = set()  # sockets listening beyond their own channel
+        self._closed = False
+
+    def spawn(self, function: Callable[..., Any], *args: Any) -> gevent.Greenlet:
+        return self.group.spawn(function, *args)
+
+    def place_call(
+        self,
+        caller: CallerScript | str | list[Any] | None = None,
+        *,
+        variables: Mapping[str, str] | None = None,
+        answered: bool = True,
+        socket_args: str = "async full",
+        uuid: str | None = None,
+        destination: str = "callflow",
+        channel_name: str | None = None,
+        direction: str = "outbound",
+        caller_id_name: str = "Simulated Caller",
+        caller_id_number: str = "0000000000",
+    ) -> SimulatedCall:
+        """Start a call: it connects to the controller at once, in the background.
+        socket_args: "async full" (quoted &socket(...)), or e.g. "" for the static,
+        single-channel socket an unquoted &socket(...) in an originate gives."""
+        if self._closed:
+            raise RuntimeError("the simulator is closed")
+        call = SimulatedCall(
+            self,
+            caller,
+            variables=variables or {},
+            answered=answered,
+            socket_args=socket_args,
+            uuid=uuid or str(uuidlib.uuid4()),
+            destination=destination,
+            channel_name=channel_name,
+            direction=direction,
+            caller_id_name=caller_id_name,
+            caller_id_number=caller_id_number,
+        )
+        self.calls[call.uuid] = call
+        self.spawn(call.run)
+        return call
+
+    def hangup(self, cause: str = "NORMAL_CLEARING", *, uuid: str | None = None) -> None:
+        """The caller hangs up now: the call `uuid`, or every call in progress."""
+        targets = (
+            [self.calls[uuid]] if uuid in self.calls else [] if uuid else list(self.calls.values())
+        )
+        for call in targets:
+            call.hangup(cause)
+
+    def api(self, name: str, arg: str | None) -> str:
+        return run_api(self, name, arg)
+
+    # -- the event bus --------------------------------------------------------------------
+
+    def listen(self, conn: Connection) -> None:
+        if conn.subscription.enabled and not conn.subscription.myevents:
+            self._global.add(conn)
+        else:
+            self._global.discard(conn)
+
+    def unlisten(self, conn: Connection) -> None:
+        self._global.discard(conn)
+
+    def wants(self, name: str, uuid: str | None) -> bool:
+        call = self.calls.get(uuid) if uuid else None
+        if call is not None and call.connection.subscription.wants_name(name):
+            return True
+        return any(conn.subscription.wants_name(name) for conn in self._global)
+
+    def publish(self, event: SimEvent) -> None:
+        call = self.calls.get(event.uuid) if event.uuid else None
+        own = call.connection if call is not None else None
+        if own is not None:
+            own.deliver(event)
+        for conn in list(self._global):
+            if conn is not own:
+                conn.deliver(event)
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Stop every call: kill the greenlets, close the sockets."""
+        self._closed = True
+        self.group.kill(block=True, timeout=5)
+        for call in list(self.calls.values()):
+            sock = call.connection.sock
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.close()
+        self.calls.clear()
+        self._global.clear()
+
+    def __enter__(self) -> Simulator:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
