@@ -94,3 +94,21 @@ def test_schema_command_prints_the_published_schema() -> None:
     assert result.returncode == 0
     published = (REPO / "controller" / "schema" / "flow.schema.json").read_text()
     assert result.stdout == published
+
+
+def test_the_readme_simulate_example_prints_what_the_readme_shows() -> None:
+    readme = (REPO / "README.md").read_text()
+    command = '--caller "press 9; silent; press 0"'
+    block = readme.split(command, 1)[1].split("```", 1)[0]
+    shown = [line for line in block.splitlines()[2:] if line and not line.startswith("{")]
+    result = callflow("simulate", "flows/inbound-ivr.yaml", "--caller", "press 9; silent; press 0")
+    assert result.returncode == 0, result.stderr
+    printed = result.stdout.splitlines()
+    assert printed[0].startswith("call ") and "flow inbound-ivr (version " in printed[0]
+    assert printed[1 : len(shown) + 1] == shown
+
+
+def test_simulate_usage_errors() -> None:
+    assert callflow("simulate", "flows/missing.yaml").returncode == 2
+    assert callflow("simulate", "flows/inbound-ivr.yaml", "--caller", "dance").returncode == 2
+    assert callflow("simulate", "flows/inbound-ivr.yaml", "--contact", "{nope").returncode == 2

@@ -154,6 +154,16 @@ class SimulatedCall:
         """The caller hangs up now."""
         self.session.hangup(cause, by="caller", async_side=True)
 
+    def vanish(self) -> None:
+        """FreeSWITCH disappears (a crash, a cable pulled): the socket closes at once, with
+        no hangup event and no disconnect notice."""
+        connection = self.connection
+        if connection.sock is not None:
+            with contextlib.suppress(OSError):
+                connection.sock.shutdown(gsocket.SHUT_RDWR)
+        connection._mark_closed("freeswitch")
+        self.session.hangup("CRASH", by="freeswitch", async_side=True)
+
     def wait(self, timeout: float, *, until: str = "closed") -> CallOutcome:
         """Wait until the socket is closed and the session over ("closed"), or only until
         CHANNEL_HANGUP_COMPLETE ("hangup": a bare `linger` never closes). TimeoutError if it
