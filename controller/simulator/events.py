@@ -15,7 +15,7 @@ import time
 import uuid as uuidlib
 from collections.abc import Sequence
 
-from controller.esl.protocol import encode_event_json, encode_event_plain
+from controller.esl.serialize import encode_event_json, encode_event_plain
 from controller.simulator.channel_state import ChannelState
 
 Headers = list[tuple[str, str]]

@@ -28,11 +28,8 @@ import gevent
 from gevent.event import Event
 from gevent.lock import Semaphore
 
-from controller.esl.protocol import (
-    GOODBYE,
-    Frame,
-    FrameReader,
-    ProtocolError,
+from controller.esl.protocol import GOODBYE, Frame, FrameReader, ProtocolError
+from controller.esl.serialize import (
     encode_api_response,
     encode_connect_reply,
     encode_disconnect_notice,

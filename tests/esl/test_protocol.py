@@ -23,21 +23,23 @@ from controller.esl.protocol import (
     Frame,
     FrameReader,
     ProtocolError,
+    encode_command,
+    encode_sendmsg_execute,
+    parse_disconnect,
+    parse_event,
+    parse_reply,
+    url_decode,
+    url_encode,
+)
+from controller.esl.serialize import (
     encode_api_response,
     encode_auth_request,
-    encode_command,
     encode_connect_reply,
     encode_disconnect_notice,
     encode_event_json,
     encode_event_plain,
     encode_reply,
-    encode_sendmsg_execute,
-    parse_disconnect,
-    parse_event,
-    parse_reply,
     serialize_event,
-    url_decode,
-    url_encode,
 )
 from controller.simulator.transcript import Transcript, read_transcript
 

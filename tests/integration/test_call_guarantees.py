@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import gevent
@@ -13,6 +14,7 @@ from greenlet import greenlet
 from support.harness import REPO, Harness, add_flow, build_harness, close_harness
 
 from controller.flows.loader import load_flow_file
+from controller.nodes import NODE_TYPES
 
 _IVR = load_flow_file(REPO / "flows" / "inbound-ivr.yaml").flow
 assert _IVR is not None
@@ -136,3 +138,19 @@ def test_200_concurrent_calls_all_complete(harness: Harness) -> None:
     assert all(r.result == "completed" for r in records), {r.result for r in records}
     assert len({r.callId for r in records}) == 200
     assert len(harness.written_records()) == 200
+
+
+def test_a_bug_in_a_node_fails_only_that_call(harness: Harness, monkeypatch) -> None:
+    original = NODE_TYPES["condition"]
+
+    def broken(*_args: object) -> str:
+        raise RuntimeError("boom")
+
+    monkeypatch.setitem(NODE_TYPES, "condition", replace(original, run=broken))
+    broken_call = harness.place("inbound-ivr", "press 1")
+    healthy_call = harness.place("inbound-ivr", "press 0")
+    broken_record = harness.record_of(broken_call)
+    [step] = [s for s in broken_record.path if s.nodeId == "has-balance"]
+    assert step.error == "internal error: RuntimeError: boom"
+    assert (step.output, step.next) == ("onError", "goodbye")  # the flow's own error path
+    assert harness.record_of(healthy_call).result == "completed"

@@ -12,6 +12,9 @@ from typing import Any, NamedTuple
 import pytest
 from support.harness import Harness, add_flow, single_node_flow
 
+from controller.esl import apps
+from controller.exceptions import ESLError
+
 PLAY_OK = {"audioItems": [{"type": "audioFile", "audioId": "greeting-audio-id"}]}
 PLAY_MISSING = {"audioItems": [{"type": "audioFile", "audioId": "no-such-prompt"}]}
 MENU = {
@@ -165,3 +168,20 @@ def test_an_unwired_error_hangs_up_with_the_error_recorded(harness: Harness) -> 
     assert record.result == "error"
     assert "no-such-prompt" in record.error
     assert record.hangupCause == "NORMAL_TEMPORARY_FAILURE"
+
+
+def test_answer_error_when_freeswitch_refuses(harness: Harness, monkeypatch) -> None:
+    # FreeSWITCH answering -ERR (or not at all) is the only way an answer fails on a live
+    # channel; injected above the socket, the rest of the call is real.
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise ESLError("execute answer: FreeSWITCH answered '-ERR'")
+
+    monkeypatch.setattr(apps, "answer", refuse)
+    add_flow(
+        harness,
+        "case",
+        single_node_flow("answer", {}, ["onSuccess", "onError"], answer_first=False),
+    )
+    record = harness.run("case")
+    assert record.result == "onError"
+    assert "-ERR" in record.path[0].error
