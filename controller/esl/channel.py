@@ -144,6 +144,16 @@ class Channel:
         finally:
             self._executions.pop(event_uuid, None)
 
+    def subscribe(self, *events: str, timeout: float | None = None) -> None:
+        """Add event subscriptions beyond `myevents`, e.g. ("CUSTOM", "avmd::beep"): mod_avmd's
+        events reach the socket only when subscribed by name."""
+        for name in events:
+            if not name.replace("::", "").replace("_", "").isalnum():
+                raise ESLError(f"not an event name: {name!r}")
+        self._expect_ok(
+            self._command(encode_command("event plain " + " ".join(events)), timeout), "event"
+        )
+
     def api(self, command: str, *, timeout: float | None = None) -> str:
         """An `api` command over this socket; returns the body (-ERR bodies raise)."""
         reply = self._command(encode_command(f"api {command}"), timeout)
