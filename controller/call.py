@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from controller.audio import resolve_audio
 from controller.esl.channel import Channel
@@ -23,6 +23,9 @@ from controller.exceptions import NodeError
 from controller.flows.model import Flow, Node
 from controller.records import CallRecord, utc_now
 from controller.templates import render
+
+if TYPE_CHECKING:
+    from controller.dialer import Dialer
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,13 +36,18 @@ class CallSettings:
     recordings_dir: Path
     command_timeout: float = 5.0
     media_timeout: float = 600.0  # longest single prompt or recording we wait for
+    gateway: str = "default"
+    dial_string: str = "sofia/gateway/{{gateway}}/{{destination}}"
 
 
 @dataclass(slots=True)
 class Call:
+    """A call being run. `channel` is None until an outbound call's dial node is answered (and
+    again None after a failed dial: there is no call then, only the flow's bookkeeping)."""
+
     id: str
     flow: Flow
-    channel: Channel
+    channel: Channel | None
     settings: CallSettings
     record: CallRecord
     contact: dict[str, Any] = field(default_factory=dict)
@@ -47,6 +55,23 @@ class Call:
     node: Node | None = None
     started: datetime = field(default_factory=lambda: datetime.now(UTC))
     unset_reads: set[str] = field(default_factory=set)
+    dialer: Dialer | None = None
+    resume_node: str | None = None  # the dial node whose answered call this socket is
+
+    def attach(self, channel: Channel, *, call_id: str) -> None:
+        """The dialled call was answered: from here on the flow acts on `channel`."""
+        self.channel = channel
+        self.id = self.record.callId = call_id
+
+    @property
+    def live_channel(self) -> Channel:
+        """The channel, for nodes that act on the call; NodeError when there is none."""
+        if self.channel is None:
+            raise NodeError(
+                "there is no call to act on: this node ran before the call was "
+                "placed or after its dial failed"
+            )
+        return self.channel
 
     # -- variables --------------------------------------------------------------------------
 
@@ -64,7 +89,7 @@ class Call:
         return value
 
     def _system(self, name: str) -> Any:
-        channel_vars = self.channel.variables
+        channel_vars = self.channel.variables if self.channel is not None else {}
         return {
             "callId": self.id,
             "contactPhone": self.contact.get("phone"),

@@ -21,7 +21,13 @@ from dataclasses import dataclass
 
 from controller.call import Call
 from controller.esl.channel import Channel
-from controller.exceptions import CallEnded, CallflowError, FlowLimitExceeded, NodeError
+from controller.exceptions import (
+    CallEnded,
+    CallflowError,
+    CallHandedOff,
+    FlowLimitExceeded,
+    NodeError,
+)
 from controller.flows.model import Node
 from controller.nodes import NODE_TYPES
 from controller.nodes.base import DEFAULT_OUTPUT, ERROR_OUTPUT
@@ -52,25 +58,35 @@ def next_node_id(node: Node, output: str) -> str | None:
     return target
 
 
-def run_flow(call: Call, limits: Limits, observers: tuple[NodeObserver, ...] = ()) -> None:
-    """Run `call.flow` until a terminal node, an unwired output, or the end of the call.
+def run_flow(
+    call: Call,
+    limits: Limits,
+    observers: tuple[NodeObserver, ...] = (),
+    *,
+    start: str | None = None,
+) -> None:
+    """Run `call.flow` from its start node (or `start`, for a call resumed after its dial)
+    until a terminal node, an unwired output, or the end of the call.
 
     Never raises for a call-level problem: every outcome ends up in `call.record`.
     """
     record = call.record
     deadline = time.monotonic() + limits.deadline_seconds
-    node: Node | None = call.flow.nodes[call.flow.start_node_id]
+    node: Node | None = call.flow.nodes[start or call.flow.start_node_id]
     try:
         while node is not None:
             if len(record.path) >= limits.max_steps:
                 raise FlowLimitExceeded(f"more than {limits.max_steps} steps")
             if time.monotonic() > deadline:
                 raise FlowLimitExceeded(f"call ran past its {limits.deadline_seconds:g} s deadline")
-            call.channel.raise_if_ended()  # a hangup during a node with no ESL command
+            if call.channel is not None:  # a hangup during a node with no ESL command
+                call.channel.raise_if_ended()
             node = _run_node(call, node, observers)
     except CallEnded as ended:
         if record.result is None:
             record.result = "caller_hangup" if ended.by == "caller" else "disconnected"
+    except CallHandedOff:
+        record.result = "handed_off"  # another callflow process has the call and its record
     except FlowLimitExceeded as exc:
         log.warning("call %s: %s; hanging up", call.id, exc)
         record.error = str(exc)
@@ -87,7 +103,7 @@ def _run_node(call: Call, node: Node, observers: tuple[NodeObserver, ...]) -> No
     node_type = NODE_TYPES[node.type]
     step = Step(nodeId=node.id, type=node.type)
     call.record.path.append(step)
-    if node.type != "dtmf":
+    if node.type != "dtmf" and call.channel is not None:
         # Type-ahead reaches only the dtmf node right after the prompt it was typed over.
         call.channel.take_digits()
     for observer in observers:
@@ -99,6 +115,9 @@ def _run_node(call: Call, node: Node, observers: tuple[NodeObserver, ...]) -> No
         output = node_type.run(call, node.config)
     except CallEnded:
         step.output = "hangup"
+        raise
+    except CallHandedOff:
+        step.output = "handed_off"
         raise
     except NodeError as exc:
         output, step.error = ERROR_OUTPUT, str(exc)
@@ -133,6 +152,8 @@ def _end_unwired(call: Call, node: Node, output: str, error: str | None) -> None
 
 
 def _hangup_quietly(call: Call, cause: str) -> None:
+    if call.channel is None:
+        return
     try:
         call.channel.hangup(cause)
     except CallEnded:
@@ -141,9 +162,10 @@ def _hangup_quietly(call: Call, cause: str) -> None:
         log.warning("call %s: hangup failed: %s", call.id, exc)
 
 
-def finish_record(record: CallRecord, channel: Channel, started: float) -> None:
+def finish_record(record: CallRecord, channel: Channel | None, started: float) -> None:
     """Close the record with the channel's outcome; `started` is a time.monotonic() value."""
     record.endedAt = utc_now()
     record.durationMs = int((time.monotonic() - started) * 1000)
-    record.hangupCause = record.hangupCause or channel.hangup_cause
-    record.hangupBy = record.hangupBy or channel.hangup_by
+    if channel is not None:
+        record.hangupCause = record.hangupCause or channel.hangup_cause
+        record.hangupBy = record.hangupBy or channel.hangup_by

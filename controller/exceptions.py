@@ -26,6 +26,11 @@ class CallEnded(CallflowError):
         self.by = by
 
 
+class CallHandedOff(CallflowError):
+    """The call this process dialled was answered and its socket reached another callflow
+    process, which runs the rest of the flow and writes the record. This process stops."""
+
+
 class NodeError(CallflowError):
     """A node could not do its job (missing audio, a value that cannot be spoken, a
     FreeSWITCH error). The engine takes the node's `onError` output if it is wired, else ends

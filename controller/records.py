@@ -52,6 +52,7 @@ class CallRecord:
     variables: dict[str, Any] = field(default_factory=dict)
     digits: list[dict[str, Any]] = field(default_factory=list)
     recordings: list[str] = field(default_factory=list)
+    dial: dict[str, Any] | None = None  # uuid, cause, ringMs, throttled, amd
     hangupCause: str | None = None
     hangupBy: str | None = None  # caller | controller | freeswitch
     result: str | None = None

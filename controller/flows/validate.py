@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from controller.audio import resolve_audio
+from controller.flows.call_state import call_state_problems
 from controller.flows.graph import GraphNode, check_graph, collect_nodes
 from controller.flows.problems import Problem, Severity, error, warning
 from controller.flows.schema import apply_defaults
@@ -47,6 +48,9 @@ def validate_document(data: Any, *, audio_root: Path | None = None) -> tuple[Any
         ):
             language = None  # already reported; check audio against the root alone
         problems += _dial_warnings(specs)
+        start = data.get("graph", {}).get("startNodeId")
+        if isinstance(start, str) and not any(p.code == "unknown-target" for p in problems):
+            problems += call_state_problems(specs, start)
         problems += _variable_warnings(specs)
         if audio_root is not None:  # None: the caller chose not to check audio
             problems += _audio_warnings(specs, audio_root, language)

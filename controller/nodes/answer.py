@@ -9,6 +9,7 @@ from controller.esl import apps
 if TYPE_CHECKING:
     from controller.call import Call
 
+NEEDS_CALL = True  # acts on the channel: cannot run before a dial or after a failed one
 OUTPUTS = ("onSuccess", "onError", "default")
 
 CONFIG_SCHEMA: dict[str, Any] = {
@@ -19,5 +20,5 @@ CONFIG_SCHEMA: dict[str, Any] = {
 
 
 def run(call: Call, config: dict[str, Any]) -> str:
-    apps.answer(call.channel, timeout=call.settings.command_timeout)
+    apps.answer(call.live_channel, timeout=call.settings.command_timeout)
     return "onSuccess"

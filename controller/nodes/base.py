@@ -11,6 +11,8 @@ A node type is one module in this package. It holds, side by side:
   that is not precise enough, `templates(config)`; `reads(config)` / `writes(config)`: the
   variables it reads other than through templates, and those it sets, for the "read but never
   set" warning; `audio(config)`: the audio files it will play;
+- `NEEDS_CALL` (bool, or a function of the config): the node acts on the channel, so it
+  cannot run before an outbound flow's dial or after a failed one;
 - `run(call, config) -> str` (the runtime): performs the node on a call and *returns* the name
   of the output to take. There is no "continue" to forget: a node that returns is done.
 
@@ -76,6 +78,7 @@ class NodeType:
     writes: Callable[[dict[str, Any]], Iterable[str]] = _nothing
     audio: Callable[[dict[str, Any]], Iterable[AudioUse]] = _nothing
     run: Callable[..., str] | None = field(default=None, repr=False)
+    needs_call: Callable[[dict[str, Any]], bool] = lambda _config: False
 
     @property
     def terminal(self) -> bool:
@@ -89,6 +92,10 @@ class NodeType:
             for attr in ("check", "templates", "reads", "writes", "audio", "run")
             if hasattr(module, attr)
         }
+        needs_call = getattr(module, "NEEDS_CALL", False)
+        optional["needs_call"] = (
+            needs_call if callable(needs_call) else (lambda _config, value=bool(needs_call): value)
+        )
         fields = getattr(module, "TEMPLATE_FIELDS", ())
         if fields and "templates" not in optional:
             optional["templates"] = lambda config: template_strings(config, fields)

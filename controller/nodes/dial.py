@@ -6,9 +6,20 @@ with `enableAMD`, a human goes to onAnswer and a machine to onVoicemail.
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from collections.abc import Iterator
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Any
 
+from controller import amd
+from controller.dialer import DialRequest
+from controller.exceptions import CallHandedOff, NodeError
+from controller.nodes.base import template_strings
 from controller.nodes.schema_parts import milliseconds
+from controller.templates import render
+
+if TYPE_CHECKING:
+    from controller.call import Call
 
 OUTPUTS = ("onAnswer", "onVoicemail", "onNoAnswer", "onBusy", "onRejected", "onError", "default")
 
@@ -119,4 +130,120 @@ CONFIG_SCHEMA: dict[str, Any] = {
     },
 }
 
-TEMPLATE_FIELDS = ("destination", "dialString", "callerIdNumber", "callerIdName", "variables")
+TEMPLATE_FIELDS = ("destination", "callerIdNumber", "callerIdName", "variables")
+# In `dialString`, {{destination}} and {{gateway}} are the dial's own values, not variables.
+_DIAL_STRING_NAMES = re.compile(r"\{\{\s*(destination|gateway)\s*\}\}")
+
+
+def templates(config: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    yield from template_strings(config, TEMPLATE_FIELDS)
+    if config["dialString"]:
+        yield "/dialString", _DIAL_STRING_NAMES.sub("", config["dialString"])
+
+
+# FreeSWITCH hangup cause -> output, for dials that end without a call. Anything else takes
+# onError, with the cause in the call's record.
+CAUSE_OUTPUTS: dict[str, str] = {
+    "USER_BUSY": "onBusy",
+    "NO_ANSWER": "onNoAnswer",
+    "ALLOTTED_TIMEOUT": "onNoAnswer",
+    "NO_USER_RESPONSE": "onNoAnswer",
+    "SUBSCRIBER_ABSENT": "onNoAnswer",
+    "CALL_REJECTED": "onRejected",
+    "FACILITY_REJECTED": "onRejected",
+    "OUTGOING_CALL_BARRED": "onRejected",
+    "INCOMING_CALL_BARRED": "onRejected",
+    "USER_CHALLENGE": "onRejected",
+}
+# Outputs taken without a call: only nodes that need no channel may follow them.
+FAILED_DIAL_OUTPUTS = ("onNoAnswer", "onBusy", "onRejected", "onError")
+ANSWER_GRACE_SECONDS = 15.0
+
+
+def _state(call: Call, node_id: str) -> dict[str, Any]:
+    """What the call needs if its socket lands on another callflow process."""
+    record = call.record
+    return {
+        "flowId": call.flow.id,
+        "flowVersion": call.flow.version,
+        "resume": node_id,
+        "contact": call.contact,
+        "variables": call.variables,
+        "path": [asdict(step) for step in record.path[:-1]],
+        "startedAt": record.startedAt,
+    }
+
+
+def _request(call: Call, config: dict[str, Any], node_id: str) -> DialRequest:
+    destination = call.render(config["destination"]).strip()
+    gateway = config["gateway"] or call.settings.gateway
+    template = config["dialString"] or call.settings.dial_string
+    dial_string = render(
+        template,
+        lambda name: (
+            {"destination": destination, "gateway": gateway}.get(name) or call.lookup(name)
+        ),
+    )
+    return DialRequest(
+        destination=destination,
+        dial_string=dial_string,
+        timeout_ms=config["timeout"],
+        caller_id_number=call.render(config["callerIdNumber"])
+        if config["callerIdNumber"]
+        else None,
+        caller_id_name=call.render(config["callerIdName"]) if config["callerIdName"] else None,
+        variables={name: call.render(str(value)) for name, value in config["variables"].items()},
+        state=_state(call, node_id),
+    )
+
+
+def _after_answer(call: Call, config: dict[str, Any]) -> str:
+    if not config["enableAMD"]:
+        return "onAnswer"
+    channel = call.live_channel
+    amd_config = config["amd"]
+    result = amd.detect(
+        channel,
+        config=amd_config,
+        timeout=amd_config["totalAnalysisTime"] / 1000 + ANSWER_GRACE_SECONDS,
+    )
+    verdict: dict[str, Any] = {
+        "verdict": result.verdict,
+        "reason": result.reason,
+        "decisionMs": result.decision_ms,
+        "words": result.words,
+    }
+    call.record.dial = {**(call.record.dial or {}), "amd": verdict}
+    if result.verdict != "machine":
+        return "onAnswer"  # "notsure" is treated as a person: never play a menu to nobody
+    if amd_config["waitForBeep"]:
+        beep = amd.wait_for_beep(channel, timeout=amd_config["beepTimeout"] / 1000)
+        verdict["beep"] = {"heard": beep.heard, "afterMs": beep.after_ms}
+    return "onVoicemail"
+
+
+def run(call: Call, config: dict[str, Any]) -> str:
+    node_id = call.node.id if call.node else "dial"
+    if call.channel is not None:
+        if call.resume_node != node_id:
+            raise NodeError("dial places a new call; this flow is already on one")
+        call.resume_node = None  # the answered call's socket reached us: carry on
+        return _after_answer(call, config)
+    if call.dialer is None:
+        raise NodeError("outbound calls need FreeSWITCH's event socket (esl_* settings)")
+    outcome = call.dialer.dial(
+        _request(call, config, node_id),
+        wait_timeout=config["timeout"] / 1000 + ANSWER_GRACE_SECONDS,
+    )
+    call.record.dial = {
+        "uuid": outcome.uuid,
+        "cause": outcome.cause,
+        "ringMs": outcome.ring_ms,
+        "throttled": outcome.throttled,
+    }
+    if outcome.handed_off:
+        raise CallHandedOff(f"call {outcome.uuid} is handled by another callflow process")
+    if outcome.channel is None:
+        return CAUSE_OUTPUTS.get(outcome.cause or "", "onError")
+    call.attach(outcome.channel, call_id=outcome.uuid)
+    return _after_answer(call, config)

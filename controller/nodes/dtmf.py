@@ -27,6 +27,7 @@ from controller.nodes.schema_parts import (
 if TYPE_CHECKING:
     from controller.call import Call
 
+NEEDS_CALL = True  # acts on the channel: cannot run before a dial or after a failed one
 OUTPUTS = ("onSuccess", "onTimeout", "onInvalid", "onMaxRetries", "onError", "default")
 HAS_BRANCHES = True
 DIGITS = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "0", "*", "#")
@@ -198,7 +199,7 @@ def _collect(call: Call, config: dict[str, Any], prompt: list[str]) -> apps.Digi
     single = config["mode"] == "single_digit"
     multi = config["multiDigitConfig"]
     return apps.play_and_get_digits(
-        call.channel,
+        call.live_channel,
         min_digits=1 if single else multi["minDigits"],
         max_digits=1 if single else multi["maxDigits"],
         first_digit_timeout_ms=config["timeout"],
@@ -213,10 +214,10 @@ def _collect(call: Call, config: dict[str, Any], prompt: list[str]) -> apps.Digi
 
 def _typed_ahead(call: Call, config: dict[str, Any]) -> apps.DigitsResult | None:
     """A key pressed during the prompt just before this node answers a single-digit menu."""
-    typed = call.channel.take_digits()
+    typed = call.live_channel.take_digits()
     if typed and not call.type_ahead:
         # FreeSWITCH may still hold them too: flush so they cannot answer this menu.
-        apps.flush_dtmf(call.channel, timeout=call.settings.command_timeout)
+        apps.flush_dtmf(call.live_channel, timeout=call.settings.command_timeout)
     if not typed or config["mode"] != "single_digit" or not call.type_ahead:
         return None
     digit = typed[0]
@@ -236,7 +237,7 @@ def run(call: Call, config: dict[str, Any]) -> str:
         if result is None:
             before = retry_prompts[failure] if attempt else []
             result = _collect(call, config, before + prompt)
-            call.channel.take_digits()  # the DTMF events of this attempt: already consumed
+            call.live_channel.take_digits()  # the DTMF events of this attempt: already consumed
         call.record.digits.append(
             {
                 "nodeId": call.node.id if call.node else None,

@@ -59,5 +59,6 @@ def cause_for(config: dict[str, Any]) -> str:
 
 def run(call: Call, config: dict[str, Any]) -> str:
     call.record.result = config["reason"]
-    call.channel.hangup(cause_for(config), timeout=call.settings.command_timeout)
+    if call.channel is not None:  # after a failed dial there is no call: a result marker only
+        call.channel.hangup(cause_for(config), timeout=call.settings.command_timeout)
     return ""

@@ -16,6 +16,7 @@ from controller.nodes.schema_parts import audio_items, item_audio, item_reads
 if TYPE_CHECKING:
     from controller.call import Call
 
+NEEDS_CALL = True  # acts on the channel: cannot run before a dial or after a failed one
 OUTPUTS = ("onComplete", "onError", "default")
 
 CONFIG_SCHEMA: dict[str, Any] = {
@@ -54,7 +55,7 @@ def audio_paths(call: Call, items: list[dict[str, Any]]) -> list[str]:
 
 def run(call: Call, config: dict[str, Any]) -> str:
     paths = audio_paths(call, config["audioItems"])
-    channel, timeout = call.channel, call.settings.command_timeout
+    channel, timeout = call.live_channel, call.settings.command_timeout
     if config["interruptible"]:
         apps.set_variable(channel, name="playback_terminators", value="any", timeout=timeout)
     result = apps.playback(channel, files=paths, timeout=call.settings.media_timeout)

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from controller.call import Call
 
 
+NEEDS_CALL = True  # acts on the channel: cannot run before a dial or after a failed one
 OUTPUTS = ("onComplete", "onTimeout", "onError", "default")
 
 CONFIG_SCHEMA: dict[str, Any] = {
@@ -63,7 +64,7 @@ def run(call: Call, config: dict[str, Any]) -> str:
         raise NodeError(f"recordings directory {directory} is not writable")
     node_id = call.node.id if call.node else "record"
     path = str(directory.resolve() / f"{call.id}-{node_id}-{len(call.record.recordings) + 1}.wav")
-    channel = call.channel
+    channel = call.live_channel
     if config["beep"]:
         apps.playback(channel, files=[apps.BEEP], timeout=call.settings.command_timeout)
     # Listed before recording starts: a caller who hangs up mid-message leaves a file.

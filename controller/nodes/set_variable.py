@@ -43,6 +43,10 @@ CONFIG_SCHEMA: dict[str, Any] = {
 TEMPLATE_FIELDS = ("value",)
 
 
+def NEEDS_CALL(config: dict[str, Any]) -> bool:  # noqa: N802 - the contract's name
+    return bool(config["exportToChannel"])
+
+
 def writes(config: dict[str, Any]) -> Iterator[str]:
     yield config["variable"]
 
@@ -54,7 +58,7 @@ def run(call: Call, config: dict[str, Any]) -> str:
     call.set_variable(config["variable"], value)
     if config["exportToChannel"]:
         apps.set_variable(
-            call.channel,
+            call.live_channel,
             name=config["variable"],
             value=str(value),
             timeout=call.settings.command_timeout,

@@ -1,0 +1,235 @@
+"""The inbound event-socket connection to FreeSWITCH (port 8021): originates and their results.
+
+One connection per controller process, kept up for its whole life: it authenticates,
+subscribes to BACKGROUND_JOB and CHANNEL_HANGUP_COMPLETE, and reconnects with backoff when
+FreeSWITCH restarts. `bgapi` sends a command with a Job-UUID chosen here and returns an
+`AsyncResult` that the BACKGROUND_JOB with that Job-UUID resolves; when the connection is
+lost, every job still pending fails with `ESLError` at once (a dial then takes `onError`)
+instead of waiting for a result that will never come.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import uuid as uuidlib
+from collections import deque
+from collections.abc import Callable
+
+import gevent
+from gevent import socket as gsocket
+from gevent.event import AsyncResult
+from gevent.event import Event as Flag
+from gevent.lock import Semaphore
+
+from controller.esl.protocol import (
+    Event,
+    Frame,
+    FrameReader,
+    ProtocolError,
+    Reply,
+    encode_command,
+    parse_event,
+    parse_reply,
+)
+from controller.exceptions import CommandTimeout, ESLError
+
+log = logging.getLogger("callflow.esl.inbound")
+
+RECV_BYTES = 65536
+BACKOFF_START, BACKOFF_MAX = 0.5, 30.0
+SUBSCRIPTION = "event plain BACKGROUND_JOB CHANNEL_HANGUP_COMPLETE"
+
+HangupListener = Callable[[Event], None]
+
+
+class EventSocketClient:
+    def __init__(self, host: str, port: int, password: str, *, timeout: float = 5.0) -> None:
+        self.address = (host, port)
+        self._password = password
+        self.timeout = timeout
+        self._sock: gsocket.socket | None = None
+        self._frames = FrameReader()
+        self._handshake: deque[Frame] = deque()
+        self._lock = Semaphore()  # one command in flight: replies come back in order
+        self._reply: AsyncResult | None = None
+        self._jobs: dict[str, AsyncResult] = {}
+        self._hangup_listeners: dict[str, HangupListener] = {}
+        self._connected = Flag()
+        self._stopped = False
+        self._runner: gevent.Greenlet | None = None
+        self.reconnects = 0
+        self.last_error: str | None = None
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Connect in the background, and keep reconnecting until `close()`."""
+        if self._runner is None:
+            self._runner = gevent.spawn(self._run)
+
+    def close(self) -> None:
+        self._stopped = True
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            runner.kill(block=True, timeout=2)
+        self._drop("closed")
+
+    @property
+    def connected(self) -> bool:
+        return self._connected.is_set()
+
+    def wait_connected(self, timeout: float) -> bool:
+        return self._connected.wait(timeout)
+
+    # -- commands ---------------------------------------------------------------------------
+
+    def bgapi(self, command: str) -> AsyncResult:
+        """Send `bgapi <command>`; the result resolves with the job's body text."""
+        if not self.connected:
+            raise ESLError(
+                f"not connected to FreeSWITCH's event socket at {self._where()}: "
+                f"{self.last_error or 'connecting'}"
+            )
+        job_uuid = str(uuidlib.uuid4())
+        result = AsyncResult()
+        self._jobs[job_uuid] = result
+        try:
+            reply = self._command(encode_command(f"bgapi {command}", {"Job-UUID": job_uuid}))
+        except BaseException:
+            self._jobs.pop(job_uuid, None)
+            raise
+        if not reply.ok:
+            self._jobs.pop(job_uuid, None)
+            raise ESLError(f"bgapi refused: {reply.text.strip()}")
+        return result
+
+    def forget_job(self, job_uuid_result: AsyncResult) -> None:
+        for key, value in list(self._jobs.items()):
+            if value is job_uuid_result:
+                del self._jobs[key]
+
+    def on_hangup(self, channel_uuid: str, listener: HangupListener | None) -> None:
+        """Call `listener` with the CHANNEL_HANGUP_COMPLETE of `channel_uuid` (None: stop)."""
+        if listener is None:
+            self._hangup_listeners.pop(channel_uuid, None)
+        else:
+            self._hangup_listeners[channel_uuid] = listener
+
+    # -- internals --------------------------------------------------------------------------
+
+    def _where(self) -> str:
+        return f"{self.address[0]}:{self.address[1]}"
+
+    def _run(self) -> None:
+        delay = BACKOFF_START
+        while not self._stopped:
+            try:
+                self._connect()
+                delay = BACKOFF_START
+                self._read_loop()
+            except (OSError, ProtocolError, ESLError) as exc:
+                self.last_error = str(exc)
+                log.warning("event socket %s: %s", self._where(), exc)
+            self._drop(self.last_error or "connection lost")
+            if self._stopped:
+                return
+            self.reconnects += 1
+            gevent.sleep(delay)
+            delay = min(delay * 2, BACKOFF_MAX)
+
+    def _connect(self) -> None:
+        sock = gsocket.create_connection(self.address, timeout=self.timeout)
+        sock.setsockopt(gsocket.IPPROTO_TCP, gsocket.TCP_NODELAY, 1)
+        self._sock = sock
+        self._frames = FrameReader()
+        self._handshake.clear()
+        greeting = self._read_frame()
+        if greeting.content_type != "auth/request":
+            raise ESLError(f"expected auth/request, got {greeting.content_type!r}")
+        sock.sendall(encode_command(f"auth {self._password}"))
+        reply = parse_reply(self._read_frame())
+        if reply is None or not reply.ok:
+            raise ESLError("FreeSWITCH refused the event socket password")
+        sock.sendall(encode_command(SUBSCRIPTION))
+        reply = parse_reply(self._read_frame())
+        if reply is None or not reply.ok:
+            raise ESLError(f"event subscription refused: {reply.text if reply else '?'}")
+        sock.settimeout(None)
+        self.last_error = None
+        self._connected.set()
+        log.info("connected to FreeSWITCH's event socket at %s", self._where())
+
+    def _read_frame(self) -> Frame:
+        """The next frame, during the handshake (before the reader loop runs)."""
+        assert self._sock is not None
+        while not self._handshake:
+            data = self._sock.recv(RECV_BYTES)
+            if not data:
+                raise ESLError("FreeSWITCH closed the event socket")
+            self._handshake.extend(self._frames.feed(data))
+        return self._handshake.popleft()
+
+    def _read_loop(self) -> None:
+        assert self._sock is not None
+        while self._handshake:  # events that came in the same read as the last reply
+            self._dispatch(self._handshake.popleft())
+        while True:
+            data = self._sock.recv(RECV_BYTES)
+            if not data:
+                raise ESLError("FreeSWITCH closed the event socket")
+            for frame in self._frames.feed(data):
+                self._dispatch(frame)
+
+    def _dispatch(self, frame: Frame) -> None:
+        content_type = frame.content_type
+        if content_type in ("command/reply", "api/response"):
+            if self._reply is not None and not self._reply.ready():
+                self._reply.set(parse_reply(frame))
+        elif content_type == "text/disconnect-notice":
+            raise ESLError("FreeSWITCH sent a disconnect notice")
+        elif content_type.startswith("text/event"):
+            event = parse_event(frame)
+            if event is not None:
+                self._on_event(event)
+
+    def _on_event(self, event: Event) -> None:
+        if event.name == "BACKGROUND_JOB":
+            job = self._jobs.pop(event.get("Job-UUID", ""), None)
+            if job is not None:
+                job.set(event.body or "")
+        elif event.name == "CHANNEL_HANGUP_COMPLETE":
+            listener = self._hangup_listeners.pop(event.get("Unique-ID", ""), None)
+            if listener is not None:
+                listener(event)
+
+    def _command(self, data: bytes) -> Reply:
+        with self._lock:
+            sock = self._sock
+            if sock is None or not self.connected:
+                raise ESLError("not connected to FreeSWITCH's event socket")
+            self._reply = pending = AsyncResult()
+            try:
+                sock.sendall(data)
+                return pending.get(timeout=self.timeout)
+            except gevent.Timeout:
+                raise CommandTimeout("FreeSWITCH did not answer on the event socket") from None
+            except OSError as exc:
+                raise ESLError(f"event socket write failed: {exc}") from None
+            finally:
+                self._reply = None
+
+    def _drop(self, reason: str) -> None:
+        """Forget the connection; fail whatever was waiting on it."""
+        self._connected.clear()
+        sock, self._sock = self._sock, None
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.close()
+        failure = ESLError(f"lost FreeSWITCH's event socket: {reason}")
+        if self._reply is not None and not self._reply.ready():
+            self._reply.set_exception(failure)
+        jobs, self._jobs = self._jobs, {}
+        for job in jobs.values():
+            if not job.ready():
+                job.set_exception(failure)
