@@ -12,8 +12,9 @@ import sys
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
-from controller import __version__, runner
+from controller import __version__, adhoc, runner
 from controller.config import load_settings
 from controller.exceptions import ConfigError
 from controller.flows.loader import (
@@ -120,6 +121,27 @@ def _build_parser() -> argparse.ArgumentParser:
         help="the running controller's records file",
     )
     simulate.set_defaults(handler=_simulate)
+
+    call = commands.add_parser(
+        "call",
+        help="place one call through FreeSWITCH and print its record",
+        description="Place one call of FLOW (a flow id in the flows directory) through "
+        "FreeSWITCH's event socket; print the path and the record when it ends.",
+    )
+    call.add_argument("flow", metavar="FLOW", help="flow id (file name without extension)")
+    call.add_argument("--to", required=True, metavar="NUMBER", help="the number to call")
+    call.add_argument("--contact", metavar="JSON|@FILE", help="the contact, as JSON or @file")
+    call.add_argument("--config", type=Path, metavar="FILE", help="YAML settings file")
+    call.add_argument("--flows", type=Path, metavar="DIR")
+    call.add_argument("--esl", metavar="HOST:PORT", help="FreeSWITCH's event socket")
+    call.add_argument(
+        "--listen",
+        default="127.0.0.1:0",
+        metavar="HOST:PORT",
+        help="where FreeSWITCH connects back with the answered call",
+    )
+    call.add_argument("--wait", type=float, default=600.0, metavar="SECONDS")
+    call.set_defaults(handler=_call)
     return parser
 
 
@@ -180,20 +202,41 @@ def _run(args: argparse.Namespace) -> int:
     return runner.run(settings)
 
 
+def _contact(text: str | None) -> dict[str, Any] | None:
+    """--contact JSON or @file.json; ValueError when it is neither."""
+    if not text:
+        return None
+    try:
+        raw = Path(text[1:]).read_text() if text.startswith("@") else text
+        contact = json.loads(raw)
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"--contact: {exc}") from None
+    if not isinstance(contact, dict):
+        raise ValueError("--contact must be a JSON object")
+    return contact
+
+
+def _call(args: argparse.Namespace) -> int:
+    overrides = {"flows": args.flows, "esl": args.esl, "listen": args.listen}
+    try:
+        contact = _contact(args.contact)
+        settings = load_settings(config_file=args.config, overrides=overrides)
+    except (ValueError, ConfigError) as exc:
+        print(f"callflow call: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    runner.setup_logging(settings)
+    return adhoc.call(settings, args.flow, to=args.to, contact=contact, wait=args.wait)
+
+
 def _simulate(args: argparse.Namespace) -> int:
     if not args.flow.is_file():
         print(f"callflow simulate: no such flow file: {args.flow}", file=sys.stderr)
         return EXIT_USAGE
-    contact = None
-    if args.contact:
-        try:
-            text = (
-                Path(args.contact[1:]).read_text() if args.contact.startswith("@") else args.contact
-            )
-            contact = json.loads(text)
-        except (OSError, ValueError) as exc:
-            print(f"callflow simulate: --contact: {exc}", file=sys.stderr)
-            return EXIT_USAGE
+    try:
+        contact = _contact(args.contact)
+    except ValueError as exc:
+        print(f"callflow simulate: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     controller = None
     if args.controller:
         host, _, port = args.controller.rpartition(":")

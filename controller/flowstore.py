@@ -48,6 +48,9 @@ class FlowStore:
         self.routes = [(re.compile(route.match), route.flow) for route in routes]
         self.default_flow = default_flow
         self._entries: dict[str, _Entry] = {}
+        # Every valid version seen, so a call resumed by another process after its dial runs
+        # the exact version it started on, even if the file has changed since.
+        self._versions: dict[tuple[str, str], Flow] = {}
 
     def load_all(self) -> list[LoadResult]:
         """(Re)load every flow file; returns the results so the caller can report them."""
@@ -77,6 +80,8 @@ class FlowStore:
             )
             if result.flow is not None:
                 entry.serving = result.flow
+        if result.flow is not None:
+            self._versions[(flow_id, result.flow.version)] = result.flow
         if result.flow is None:
             messages = [p.as_text() for p in result.errors]
             entry.rejected = messages
@@ -112,6 +117,21 @@ class FlowStore:
             if mtime != entry.mtime_ns:
                 self.load_file(entry.path)
         return entry.serving
+
+    def get_version(self, flow_id: str, version: str) -> Flow | None:
+        """That exact version if this process has seen it, else the version served now."""
+        exact = self._versions.get((flow_id, version))
+        if exact is not None:
+            return exact
+        current = self.get(flow_id)
+        if current is not None:
+            log.warning(
+                "flow %s version %s is unknown here; running version %s",
+                flow_id,
+                version,
+                current.version,
+            )
+        return current
 
     def problems(self, flow_id: str) -> list[str]:
         entry = self._entries.get(flow_id)

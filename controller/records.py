@@ -109,3 +109,20 @@ class RecordWriter:
                 os.fsync(self._file.fileno())
                 self._file.close()
                 self._file = None
+
+
+def describe(record: CallRecord) -> str:
+    """The path a call took, its digits and its result, then the full record as JSON."""
+    lines = [f"call {record.callId}: flow {record.flowId} (version {record.flowVersion})"]
+    for step in record.path:
+        outcome = "end" if step.output is None else step.output
+        arrow = f" -> {step.next}" if step.next else ""
+        error = f"  [{step.error}]" if step.error else ""
+        lines.append(f"  {step.nodeId} ({step.type}): {outcome}{arrow}{error}")
+    for entry in record.digits:
+        typed = entry["digits"] or entry["invalid"] or "none"
+        invalid = " (invalid)" if entry["invalid"] else ""
+        lines.append(f"  digits at {entry['nodeId']}, attempt {entry['attempt']}: {typed}{invalid}")
+    lines.append(f"result: {record.result}; hangup: {record.hangupCause} by {record.hangupBy}")
+    lines.append(json.dumps(record.as_dict(), indent=2, ensure_ascii=False))
+    return "\n".join(lines) + "\n"

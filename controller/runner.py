@@ -14,7 +14,10 @@ from dataclasses import dataclass
 import gevent
 
 from controller.config import Settings
+from controller.dialer import Dialer
+from controller.esl.inbound import EventSocketClient
 from controller.flowstore import FlowStore
+from controller.outbound import OutboundCalls
 from controller.records import RecordWriter
 from controller.server import CallServer
 
@@ -53,11 +56,32 @@ class Controller:
     flows: FlowStore
     records: RecordWriter
     server: CallServer
+    esl: EventSocketClient | None = None
+    outbound: OutboundCalls | None = None
+
+    def start(self) -> None:
+        """Listen for FreeSWITCH's sockets, then connect to its event socket for dialling."""
+        self.server.start()
+        if self.esl is not None and self.outbound is not None:
+            socket_address = _address(self.settings.socket_address) or self.server.address
+            self.outbound.dialer.socket_address = socket_address
+            self.esl.start()
 
     def stop(self, drain_seconds: float = DRAIN_SECONDS) -> None:
         """Stop accepting calls, give the ones in progress time to finish, close records."""
+        if self.outbound is not None:
+            self.outbound.stop(timeout=drain_seconds)
         self.server.stop(timeout=drain_seconds)
+        if self.esl is not None:
+            self.esl.close()
         self.records.close()
+
+
+def _address(text: str | None) -> tuple[str, int] | None:
+    if not text:
+        return None
+    host, _, port = text.rpartition(":")
+    return host.strip("[]") or "127.0.0.1", int(port)
 
 
 def build(settings: Settings, **server_options: object) -> Controller:
@@ -70,7 +94,22 @@ def build(settings: Settings, **server_options: object) -> Controller:
     flows.load_all()
     records = RecordWriter(settings.records)
     server = CallServer(settings, flows, records, **server_options)  # type: ignore[arg-type]
-    return Controller(settings, flows, records, server)
+    controller = Controller(settings, flows, records, server)
+    esl = _address(settings.esl)
+    if esl is not None:
+        controller.esl = EventSocketClient(
+            *esl, settings.esl_password, timeout=settings.command_timeout
+        )
+        server.dialer = Dialer(controller.esl, socket_address=esl)  # replaced at start()
+        controller.outbound = OutboundCalls(
+            server,
+            server.dialer,
+            flows,
+            records,
+            observers=server.observers,
+            on_record=server.on_record,
+        )
+    return controller
 
 
 def run(settings: Settings) -> int:
@@ -78,7 +117,7 @@ def run(settings: Settings) -> int:
     controller = build(settings)
     valid = [flow_id for flow_id in controller.flows.flow_ids if controller.flows.get(flow_id)]
     log.info("serving %d flow(s) from %s: %s", len(valid), settings.flows, ", ".join(valid))
-    controller.server.start()
+    controller.start()
     stopping = gevent.event.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         gevent.signal_handler(signum, stopping.set)

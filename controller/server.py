@@ -21,12 +21,13 @@ from gevent.server import StreamServer
 from controller.call import Call, CallSettings
 from controller.config import Settings
 from controller.contacts import ContactDirectory
+from controller.dialer import INSTANCE_ID, Dialer, decode_state
 from controller.engine import Limits, NodeObserver, finish_record, run_flow
 from controller.esl import apps
 from controller.esl.channel import Channel
 from controller.exceptions import CallEnded, CallflowError
 from controller.flowstore import FlowStore
-from controller.records import CallRecord, RecordWriter
+from controller.records import CallRecord, RecordWriter, Step
 
 log = logging.getLogger("callflow.server")
 
@@ -53,12 +54,15 @@ class CallServer:
         self.observers = observers
         self.on_record = on_record
         self.contacts = ContactDirectory(settings.contacts)
+        self.dialer: Dialer | None = None  # set when an event socket is configured
         self.active = 0
         self.call_settings = CallSettings(
             audio_root=settings.audio.resolve(),
             recordings_dir=settings.recordings.resolve(),
             command_timeout=settings.command_timeout,
             media_timeout=settings.media_timeout,
+            gateway=settings.gateway,
+            dial_string=settings.dial_string,
         )
         self.limits = Limits(max_steps=settings.max_steps, deadline_seconds=settings.call_deadline)
         self._server: StreamServer | None = None
@@ -95,8 +99,16 @@ class CallServer:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         channel = Channel(sock, command_timeout=self.settings.command_timeout)
         record = CallRecord(callId=f"unknown-{uuidlib.uuid4()}")
+        attempt = None
         try:
             channel.start(linger_seconds=self.settings.linger_seconds)
+            attempt = self.dialer.claim(channel.uuid) if self.dialer else None
+            if attempt is not None:
+                # The answer to one of our own dials: the dialling greenlet runs the call and
+                # writes its record; this connection only keeps the socket until it is done.
+                attempt.socket.set(channel)
+                attempt.done.wait(self.settings.call_deadline)
+                return
             self._describe(record, channel)
             if self.active > self.settings.max_calls:
                 record.result = "over_capacity"
@@ -106,7 +118,7 @@ class CallServer:
                 return
             call = self._prepare(channel, record)
             if call is not None:
-                run_flow(call, self.limits, self.observers)
+                run_flow(call, self.limits, self.observers, start=call.resume_node)
         except CallEnded:
             record.result = record.result or "caller_hangup"
         except CallflowError as exc:
@@ -118,7 +130,11 @@ class CallServer:
             record.result = "error"
             record.error = f"internal error: {type(exc).__name__}: {exc}"
         finally:
-            self._finish(channel, record, started)
+            if attempt is not None:
+                self.active -= 1
+                channel.close()
+            else:
+                self._finish(channel, record, started)
 
     @staticmethod
     def _describe(record: CallRecord, channel: Channel) -> None:
@@ -131,6 +147,63 @@ class CallServer:
         record.destinationNumber = variables.get("destination_number") or None
 
     def _prepare(self, channel: Channel, record: CallRecord) -> Call | None:
+        state_text = channel.variables.get("callflow_state")
+        if state_text:
+            call = self._resume(channel, record, state_text)
+        else:
+            call = self._new_call(channel, record)
+        if call is None:
+            return None
+        # Barge-in is off unless a play node asks for it (FreeSWITCH's default stops on '*').
+        apps.set_variable(
+            channel,
+            name="playback_terminators",
+            value="none",
+            timeout=self.settings.command_timeout,
+        )
+        if call.flow.settings.get("recordSession"):
+            path = self.call_settings.recordings_dir / f"{record.callId}-session.wav"
+            apps.record_session(channel, path=str(path), timeout=self.settings.command_timeout)
+            record.recordings.append(str(path))
+        return call
+
+    def _resume(self, channel: Channel, record: CallRecord, state_text: str) -> Call | None:
+        """A call dialled by a callflow process (maybe another one) was answered, and its
+        socket reached this one: carry on from its dial node with the state it carries."""
+        try:
+            state = decode_state(state_text)
+            flow = self.flows.get_version(str(state["flowId"]), str(state["flowVersion"]))
+            path = [Step(**step) for step in state["path"]]
+        except (ValueError, KeyError, TypeError) as exc:
+            record.result, record.error = "error", f"unusable callflow_state: {exc}"
+            channel.hangup(BAD_FLOW_CAUSE)
+            return None
+        record.flowId = str(state["flowId"])
+        if flow is None:
+            record.result, record.error = "no_flow", f"no flow named {record.flowId!r}"
+            channel.hangup(NO_FLOW_CAUSE)
+            return None
+        record.flowName, record.flowVersion = flow.name, flow.version
+        record.path, record.startedAt = path, str(state.get("startedAt") or record.startedAt)
+        # Tells the process that dialled that this call (and its record) is handled here.
+        apps.set_variable(
+            channel,
+            name="callflow_handled_by",
+            value=INSTANCE_ID,
+            timeout=self.settings.command_timeout,
+        )
+        return Call(
+            id=record.callId,
+            flow=flow,
+            channel=channel,
+            settings=self.call_settings,
+            record=record,
+            contact=dict(state.get("contact") or {}),
+            variables=dict(state.get("variables") or {}),
+            resume_node=str(state["resume"]),
+        )
+
+    def _new_call(self, channel: Channel, record: CallRecord) -> Call | None:
         flow_id, flow = self.flows.select(channel.variables)
         record.flowId = flow_id
         if flow is None:
@@ -146,7 +219,7 @@ class CallServer:
             channel.hangup(cause)
             return None
         record.flowName, record.flowVersion = flow.name, flow.version
-        call = Call(
+        return Call(
             id=record.callId,
             flow=flow,
             channel=channel,
@@ -154,18 +227,6 @@ class CallServer:
             record=record,
             contact=self.contacts.find(channel.variables),
         )
-        # Barge-in is off unless a play node asks for it (FreeSWITCH's default stops on '*').
-        apps.set_variable(
-            channel,
-            name="playback_terminators",
-            value="none",
-            timeout=self.settings.command_timeout,
-        )
-        if flow.settings.get("recordSession"):
-            path = self.call_settings.recordings_dir / f"{record.callId}-session.wav"
-            apps.record_session(channel, path=str(path), timeout=self.settings.command_timeout)
-            record.recordings.append(str(path))
-        return call
 
     def _finish(self, channel: Channel, record: CallRecord, started: float) -> None:
         try:

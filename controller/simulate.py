@@ -20,7 +20,7 @@ from gevent.event import AsyncResult
 from controller.config import Settings
 from controller.flows.loader import flow_id_for
 from controller.flowstore import FlowStore
-from controller.records import CallRecord, RecordWriter, Step
+from controller.records import CallRecord, RecordWriter, Step, describe
 from controller.server import CallServer
 from controller.simulator import CallerScript, Simulator
 
@@ -73,7 +73,7 @@ def simulate(
     if record is None:
         print(f"callflow simulate: the call's record did not appear in {records}", file=sys.stderr)
         return 1
-    _print(record, out)
+    out.write(describe(record))
     return 0
 
 
@@ -147,21 +147,3 @@ def _against_running(
 def _record_from(data: dict[str, Any]) -> CallRecord:
     steps = [Step(**step) for step in data.pop("path", [])]
     return CallRecord(**data, path=steps)
-
-
-def _print(record: CallRecord, out: Any) -> None:
-    print(f"call {record.callId}: flow {record.flowId} (version {record.flowVersion})", file=out)
-    for step in record.path:
-        outcome = "end" if step.output is None else step.output
-        arrow = f" -> {step.next}" if step.next else ""
-        error = f"  [{step.error}]" if step.error else ""
-        print(f"  {step.nodeId} ({step.type}): {outcome}{arrow}{error}", file=out)
-    for entry in record.digits:
-        print(
-            f"  digits at {entry['nodeId']}, attempt {entry['attempt']}: "
-            f"{entry['digits'] or entry['invalid'] or 'none'}"
-            f"{' (invalid)' if entry['invalid'] else ''}",
-            file=out,
-        )
-    print(f"result: {record.result}; hangup: {record.hangupCause} by {record.hangupBy}", file=out)
-    print(json.dumps(record.as_dict(), indent=2, ensure_ascii=False), file=out)

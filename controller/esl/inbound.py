@@ -129,8 +129,10 @@ class EventSocketClient:
                 delay = BACKOFF_START
                 self._read_loop()
             except (OSError, ProtocolError, ESLError) as exc:
-                self.last_error = str(exc)
-                log.warning("event socket %s: %s", self._where(), exc)
+                # Say it once per outage, not at every retry of the backoff.
+                level = logging.WARNING if self.last_error is None else logging.DEBUG
+                self.last_error = str(exc) or type(exc).__name__
+                log.log(level, "event socket %s: %s (retrying)", self._where(), self.last_error)
             self._drop(self.last_error or "connection lost")
             if self._stopped:
                 return
