@@ -19,11 +19,13 @@ from types import ModuleType
 from typing import Any
 
 from controller import audio, templates
-from controller.flows import graph, loader, schema_errors, validate
+from controller.flows import call_state, graph, loader, schema_errors, validate
+from controller.flows.problems import RULES
 from controller.flows.schema import flow_schema
 from controller.nodes import NODE_TYPES
 from controller.nodes.base import DEFAULT_OUTPUT, ERROR_OUTPUT
 from controller.nodes.condition import OPERATORS
+from controller.nodes.dial import CAUSE_OUTPUTS
 from controller.nodes.hangup import HANGUP_TYPES
 from controller.templates import SYSTEM_VARIABLES
 
@@ -49,35 +51,6 @@ graph:
 """
 
 # What each problem code means; its severity is read from the code that reports it.
-RULES: dict[str, str] = {
-    "unreadable": "Not a YAML/JSON mapping, a duplicate key, or too large or deeply nested.",
-    "invalid-flow-id": "The file name is not a flow id (a-z, 0-9, `-`, `_`; at most 64).",
-    "id-mismatch": "`id` is set and differs from the file name.",
-    "duplicate-flow-id": "Two files share a stem (`x.yaml`, `x.json`), so one flow id.",
-    "missing-field": "A required field (required configuration included) is missing.",
-    "unknown-field": "A field the schema does not define; a close match is suggested.",
-    "wrong-type": "A value of the wrong type (text where a number belongs, ...).",
-    "invalid-value": "Not one of the choices, not matching the pattern, or a wrong length.",
-    "out-of-range": "A number below its minimum or above its maximum.",
-    "schema": "Any other schema violation.",
-    "duplicate-node-id": "Two nodes share an id.",
-    "unknown-node-type": "`type` is not a node type; a close match is suggested.",
-    "unknown-output": "An output the node type does not have.",
-    "terminal-has-outputs": "A terminal node (hangup) has outputs.",
-    "unknown-target": "An output points to a node id that does not exist.",
-    "missing-start-node": "`graph.startNodeId` is not the id of any node.",
-    "unreachable-node": "No path from the start node leads to the node.",
-    "endless-loop": "Reachable nodes from which the call can never end (see routing above).",
-    "invalid-template": "A malformed `{{ }}` placeholder in a config string.",
-    "invalid-config": "Fields that contradict: `minDigits` > `maxDigits`, operator vs value.",
-    "invalid-pattern": "A regular expression that does not compile.",
-    "invalid-branch-key": "A dtmf branch key that is not a phone key (`0`-`9`, `*`, `#`).",
-    "branch-not-allowed": "A dtmf branch never taken: not allowed, or not a valid entry.",
-    "unhandled-dial-outcome": "Dial outcomes unwired, no `default` (onVoicemail: with AMD only).",
-    "unset-variable": "A variable is read but no node sets it (it will be empty).",
-    "unknown-system-variable": "A `sys.*` name that is not a system variable.",
-    "missing-audio": "An `audioId` with no file under the audio root.",
-}
 _CODE = re.compile(
     r"\b(error|warning)\(\s*\"([a-z][a-z-]*)\""
     r"|Severity\.(ERROR|WARNING),\s*\"([a-z][a-z-]*)\""
@@ -298,11 +271,22 @@ def _value_sources(defs: Schema) -> list[str]:
 def _tables() -> list[str]:
     operators = [[_code(name), meaning] for name, meaning in OPERATORS.items()]
     hangups = [[_code(kind), _code(cause)] for kind, cause in HANGUP_TYPES.items()]
+    dial = [
+        [", ".join(_code(c) for c in causes), _code(output)]
+        for output, causes in _by_output(CAUSE_OUTPUTS).items()
+    ]
     system = [[f"`sys.{name}`", meaning] for name, meaning in SYSTEM_VARIABLES.items()]
     return _md(
         "### Condition operators",
         "A comparison is true when the variable is:",
         _table(["`operator`", "The variable is"], operators),
+        "### Dial outcomes",
+        "A dial that is answered takes `onAnswer` (`onVoicemail` when answering-machine "
+        "detection hears a machine). A dial that fails takes the output of its FreeSWITCH "
+        "hangup cause; any other cause takes `onError`, and the cause is kept in the call's "
+        "record (`dial.cause`). After a failed dial there is no call: only nodes that need "
+        "none (condition, set_variable, hangup as a result marker, another dial) can follow.",
+        _table(["Hangup cause", "Output"], dial),
         "### Hangup types",
         "`hangupType` picks the FreeSWITCH hangup cause sent (`hangupCause` overrides it):",
         _table(["`hangupType`", "Hangup cause"], hangups),
@@ -312,10 +296,17 @@ def _tables() -> list[str]:
     )
 
 
+def _by_output(table: dict[str, str]) -> dict[str, list[str]]:
+    grouped: dict[str, list[str]] = {}
+    for cause, output in table.items():
+        grouped.setdefault(output, []).append(cause)
+    return grouped
+
+
 def rule_codes() -> dict[str, str]:
     """Every problem code validation can report → its severity, read from the sources."""
     codes: dict[str, str] = {}
-    modules = [loader, schema_errors, graph, validate]
+    modules = [loader, schema_errors, graph, validate, call_state]
     modules += [importlib.import_module(f"controller.nodes.{name}") for name in NODE_TYPES]
     for module in modules:
         for match in _CODE.finditer(inspect.getsource(module)):

@@ -124,7 +124,7 @@ def test_audio_items_value_sources_and_tables(rendered: str) -> None:
 
 def test_every_problem_code_is_explained(rendered: str) -> None:
     codes = flowdoc.rule_codes()
-    assert set(codes) == set(flowdoc.RULES), "add or remove entries in flowdoc.RULES"
+    assert set(codes) == set(flowdoc.RULES), "add or remove entries in controller.flows.problems.RULES"
     assert codes["unreachable-node"] == "error"
     assert codes["unhandled-dial-outcome"] == "warning"
     for code in codes:

@@ -56,3 +56,39 @@ def warning(code: str, message: str, *, pointer: str = "", node: str | None = No
 def pointer_of(*parts: str | int) -> str:
     """Build a JSON pointer, escaping '~' and '/' inside keys as RFC 6901 requires."""
     return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+# Every problem code, with what it means: the README's validation table is generated from
+# this, and a test fails when validation reports a code that is not listed here.
+RULES: dict[str, str] = {
+    "unreadable": "Not a YAML/JSON mapping, a duplicate key, or too large or deeply nested.",
+    "invalid-flow-id": "The file name is not a flow id (a-z, 0-9, `-`, `_`; at most 64).",
+    "id-mismatch": "`id` is set and differs from the file name.",
+    "duplicate-flow-id": "Two files share a stem (`x.yaml`, `x.json`), so one flow id.",
+    "missing-field": "A required field (required configuration included) is missing.",
+    "unknown-field": "A field the schema does not define; a close match is suggested.",
+    "wrong-type": "A value of the wrong type (text where a number belongs, ...).",
+    "invalid-value": "Not one of the choices, not matching the pattern, or a wrong length.",
+    "out-of-range": "A number below its minimum or above its maximum.",
+    "schema": "Any other schema violation.",
+    "duplicate-node-id": "Two nodes share an id.",
+    "unknown-node-type": "`type` is not a node type; a close match is suggested.",
+    "unknown-output": "An output the node type does not have.",
+    "terminal-has-outputs": "A terminal node (hangup) has outputs.",
+    "unknown-target": "An output points to a node id that does not exist.",
+    "missing-start-node": "`graph.startNodeId` is not the id of any node.",
+    "unreachable-node": "No path from the start node leads to the node.",
+    "endless-loop": "Reachable nodes from which the call can never end (see routing above).",
+    "invalid-template": "A malformed `{{ }}` placeholder in a config string.",
+    "invalid-config": "Fields that contradict: `minDigits` > `maxDigits`, operator vs value.",
+    "invalid-pattern": "A regular expression that does not compile.",
+    "invalid-branch-key": "A dtmf branch key that is not a phone key (`0`-`9`, `*`, `#`).",
+    "branch-not-allowed": "A dtmf branch never taken: not allowed, or not a valid entry.",
+    "unhandled-dial-outcome": "Dial outcomes unwired, no `default` (onVoicemail: with AMD only).",
+    "unset-variable": "A variable is read but no node sets it (it will be empty).",
+    "unknown-system-variable": "A `sys.*` name that is not a system variable.",
+    "missing-audio": "An `audioId` with no file under the audio root.",
+    "needs-call": "A node acting on the call reached only with none (before the dial, or "
+    "after a failed one).",
+    "may-need-call": "A node acting on the call also reached after a failed dial.",
+}
