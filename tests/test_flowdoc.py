@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from support.cli import run_module
 
 from controller import flowdoc
 from controller.flows.loader import load_flow_text
@@ -29,14 +29,7 @@ def rendered() -> str:
 
 
 def run_flowdoc(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "controller.flowdoc", *args],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_module("controller.flowdoc", *args, timeout=60)
 
 
 def field_names(schema: dict[str, Any], prefix: str = "") -> Iterator[str]:
@@ -124,7 +117,9 @@ def test_audio_items_value_sources_and_tables(rendered: str) -> None:
 
 def test_every_problem_code_is_explained(rendered: str) -> None:
     codes = flowdoc.rule_codes()
-    assert set(codes) == set(flowdoc.RULES), "add or remove entries in controller.flows.problems.RULES"
+    assert set(codes) == set(flowdoc.RULES), (
+        "add or remove entries in controller.flows.problems.RULES"
+    )
     assert codes["unreachable-node"] == "error"
     assert codes["unhandled-dial-outcome"] == "warning"
     for code in codes:

@@ -10,14 +10,13 @@ reason, so fixing the bug turns it into a failure to remove the mark.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import wave
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from support.cli import callflow
 
 from controller.flows.loader import flow_id_for, is_flow_file, load_flow_file
 
@@ -123,15 +122,7 @@ def test_fixture_audio_files_are_small_valid_wavs() -> None:
         assert path.stat().st_size < 20_000
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "controller.cli", *args],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+_cli = callflow
 
 
 def test_cli_accepts_the_good_directory() -> None:
