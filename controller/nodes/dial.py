@@ -65,7 +65,9 @@ _AMD_SCHEMA: dict[str, Any] = {
             "minimum": 1,
             "maximum": 32767,
             "default": 256,
-            "description": "Energy score at or below which a frame is silence.",
+            "description": "Energy level at or below which a frame is silence, on Asterisk's "
+            "scale (FreeSWITCH's detectors are passed half of it: they score a mono frame at "
+            "about half its level).",
         },
         "waitForBeep": {
             "type": "boolean",
