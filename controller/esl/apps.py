@@ -24,7 +24,7 @@ from pathlib import PurePosixPath
 
 from controller.esl.channel import Channel
 from controller.esl.protocol import Event
-from controller.exceptions import NodeError
+from controller.exceptions import CallEnded, ESLError, NodeError
 
 _SAFE_TOKEN = re.compile(r"^[^\s!]+$")
 _VARIABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -196,3 +196,149 @@ def channel_timeout(channel: Channel) -> float:
 
 def record_session(channel: Channel, *, path: str, timeout: float) -> None:
     channel.execute("record_session", safe_path(path), timeout=timeout)
+
+
+# -- audio detection (../shared/freeswitch/AUDIO-DETECTION.md) ---------------------------------
+# Every argument is a checked int: a usage error (T or H 0, an argument missing) would set no
+# variable and leave an earlier run's value to be misread. A hangup is seen by the channel
+# (CallEnded), so the result variables are read without clearing them first, which would cost
+# an application run, and with it a frame or two of unanalysed audio, before every check.
+
+
+def _int(name: str, value: object, low: int, high: int = 2**31 - 1) -> int:
+    if type(value) is not int or not low <= value <= high:
+        raise NodeError(f"{name} must be an integer from {low} to {high}, not {value!r}")
+    return value
+
+
+def _stamp(event: Event | None, header: str = "Event-Date-Timestamp") -> int:
+    try:
+        return int((event.get(header) if event is not None else None) or 0)
+    except ValueError:
+        return 0
+
+
+def _completed(channel: Channel, app: str, arg: str, timeout: float) -> tuple[Event, int]:
+    """Run `app`; return its completion and its start (CHANNEL_EXECUTE's timestamp, 0 if not
+    seen), raising CallEnded when it ended with the call (no result variable is set then)."""
+    event = channel.execute(app, arg, timeout=timeout)
+    channel.raise_if_ended()
+    if event.get("Answer-State") == "hangup":
+        raise CallEnded(channel.hangup_cause or "NORMAL_CLEARING", by="caller")
+    start = channel.last_events.get("CHANNEL_EXECUTE")
+    same = start is not None and start.get("Application-UUID") == event.get("Application-UUID")
+    return event, _stamp(start) if same else 0
+
+
+@dataclass(frozen=True, slots=True)
+class Detection:
+    detected: bool  # the frames were found before the timeout
+    hits: int  # on a timeout: the run of matching frames when it fired (0 when detected)
+    started_us: int  # FreeSWITCH's clock (Event-Date-Timestamp, 20 ms ticks); 0: not seen
+    ended_us: int
+    answered_us: int  # Caller-Channel-Answered-Time; 0: unknown
+
+    @property
+    def elapsed_ms(self) -> int:
+        return (self.ended_us - self.started_us) // 1000 if self.started_us else 0
+
+
+def detect_audio(
+    channel: Channel, *, threshold: int, hits: int, timeout_ms: int, timeout: float
+) -> Detection:
+    """Done after hits+1 consecutive frames score >= threshold, or after timeout_ms (a budget
+    taken before each 20 ms frame is scored). timeout_ms is required: these applications do
+    not stop for uuid_break, so without it only a hangup would end one."""
+    return _detect(
+        channel,
+        "detect_audio",
+        threshold=threshold,
+        hits=hits,
+        timeout_ms=timeout_ms,
+        timeout=timeout,
+    )
+
+
+def detect_silence(
+    channel: Channel, *, threshold: int, hits: int, timeout_ms: int, timeout: float
+) -> Detection:
+    """Done after hits+1 consecutive frames score <= threshold, or after timeout_ms."""
+    return _detect(
+        channel,
+        "detect_silence",
+        threshold=threshold,
+        hits=hits,
+        timeout_ms=timeout_ms,
+        timeout=timeout,
+    )
+
+
+def _detect(
+    channel: Channel, app: str, *, threshold: int, hits: int, timeout_ms: int, timeout: float
+) -> Detection:
+    arg = f"{_int('threshold', threshold, 1, 32767)} {_int('hits', hits, 1)} "
+    arg += str(_int("timeout_ms", timeout_ms, 1))
+    event, started = _completed(channel, app, arg, timeout)
+    flag = event.variable(f"{app}_timeout")
+    if flag not in ("true", "false"):
+        raise ESLError(f"{app} {arg} set no {app}_timeout")
+    count = event.variable(f"{app}_hits") if flag == "true" else None
+    return Detection(
+        detected=flag == "false",
+        hits=int(count) if count and count.isdigit() else 0,
+        started_us=started,
+        ended_us=_stamp(event),
+        answered_us=_stamp(event, "Caller-Channel-Answered-Time"),
+    )
+
+
+def sleep(channel: Channel, *, milliseconds: int, timeout: float) -> int:
+    """sleep; returns when it ended on FreeSWITCH's clock (µs)."""
+    event, _ = _completed(channel, "sleep", str(_int("milliseconds", milliseconds, 1)), timeout)
+    return _stamp(event)
+
+
+def avmd_start(channel: Channel, *, timeout: float) -> int:
+    """Start mod_avmd's beep detector (one beep per start); returns when, in µs on
+    FreeSWITCH's clock. Its events need `channel.subscribe("CUSTOM", "avmd::beep")`."""
+    event, _ = _completed(channel, "avmd_start", "", timeout)
+    return _stamp(event)
+
+
+def avmd_stop(channel: Channel, *, timeout: float) -> None:
+    channel.execute("avmd_stop", "", timeout=timeout)
+
+
+@dataclass(frozen=True, slots=True)
+class VoiceAmdResult:
+    result: str | None  # HUMAN, MACHINE, NOTSURE; None: mod_amd set nothing
+    cause: str | None  # INITIALSILENCE, HUMAN, LONGGREETING, MAXWORDS, MAXWORDLENGTH, TOOLONG
+    ended_us: int
+    answered_us: int
+
+
+def voice_amd(channel: Channel, *, settings: dict[str, int], timeout: float) -> VoiceAmdResult:
+    """mod_amd's voice_amd with `name=value` overrides of amd.conf (ints). The result
+    variables are cleared first: this runs once per call, so the extra round trip is cheap."""
+    pairs = [f"{name}={_int(name, value, 1)}" for name, value in settings.items()]
+    if not all(_VARIABLE.match(name) for name in settings):
+        raise NodeError("voice_amd setting names are identifiers")
+    channel.execute("multiset", "amd_result= amd_cause=", timeout=channel_timeout(channel))
+    event, _ = _completed(channel, "voice_amd", " ".join(pairs), timeout)
+    return VoiceAmdResult(
+        result=event.variable("amd_result"),
+        cause=event.variable("amd_cause"),
+        ended_us=_stamp(event),
+        answered_us=_stamp(event, "Caller-Channel-Answered-Time"),
+    )
+
+
+def module_exists(channel: Channel, *, name: str, timeout: float) -> bool | None:
+    """Whether FreeSWITCH has module `name` loaded; None when it cannot say (no such api)."""
+    if not _VARIABLE.match(name):
+        raise NodeError(f"invalid module name {name!r}")
+    try:
+        answer = channel.api(f"module_exists {name}", timeout=timeout).strip()
+    except ESLError:
+        return None
+    return {"true": True, "false": False}.get(answer)

@@ -13,6 +13,15 @@ from typing import TYPE_CHECKING
 
 from controller.hangup_causes import HANGUP_CAUSES
 from controller.simulator.collect import play_and_get_digits, read
+from controller.simulator.detect import (
+    avmd,
+    avmd_start,
+    avmd_stop,
+    detect_audio,
+    detect_silence,
+    voice_amd,
+    wait_for_silence,
+)
 from controller.simulator.media import playback, sleep
 from controller.simulator.recording import record, record_session, stop_record_session
 
@@ -105,5 +114,12 @@ _BY_NAME: dict[str, App] = {
     "log": nothing,
     "info": nothing,
     "event": nothing,
+    "detect_audio": detect_audio,
+    "detect_silence": detect_silence,
+    "wait_for_silence": wait_for_silence,
+    "avmd_start": avmd_start,
+    "avmd_stop": avmd_stop,
+    "avmd": avmd,
+    "voice_amd": voice_amd,  # mod_amd, a third-party module: not in every FreeSWITCH
 }
 APPLICATIONS: dict[str, tuple[str, App]] = {name: (name, fn) for name, fn in _BY_NAME.items()}

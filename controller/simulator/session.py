@@ -21,7 +21,8 @@ from __future__ import annotations
 import re
 import uuid as uuidlib
 from collections import deque
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from gevent.event import Event
 
@@ -65,6 +66,10 @@ class Session:
         self.break_all_depth = 0  # `uuid_break all`: every level up to this one breaks
         self.record_bugs: dict[str, float] = {}  # record_session: path -> start
         self.socket_app_uuid = str(uuidlib.uuid4())
+        # What the far end sends (an audio timeline, for the audio-detection apps), or None.
+        self.audio_timeline: Any = None
+        # Called with the cause right after CHANNEL_HANGUP (an originate's other loopback leg).
+        self.hangup_hooks: list[Callable[[str], None]] = []
 
     # -- events ---------------------------------------------------------------------------
 
@@ -296,6 +301,8 @@ class Session:
         outcome.hangup_cause, outcome.hangup_by = cause, by
         outcome.ended_at = self.clock.now()
         self.fire("CHANNEL_HANGUP")
+        for hook in list(self.hangup_hooks):
+            hook(cause)
         if async_side:
             self.call.connection.on_hangup()
         self.wake.set()

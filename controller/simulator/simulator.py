@@ -23,11 +23,14 @@ from gevent import socket as gsocket
 from gevent.event import Event
 from gevent.pool import Group
 
-from controller.simulator.apicmds import run_api
+from controller.simulator.callee import Callee
 from controller.simulator.caller import CallerScript, CallerTimeline
 from controller.simulator.channel_state import ChannelState
 from controller.simulator.clock import MODES, Clock
 from controller.simulator.events import EventFactory, SimEvent
+from controller.simulator.inbound import InboundServer
+from controller.simulator.inbound_api import inbound_api
+from controller.simulator.originate import Originator
 from controller.simulator.outbound import Connection
 from controller.simulator.outcome import CallOutcome
 from controller.simulator.session import Session
@@ -50,31 +53,49 @@ class SimulatedCall:
         direction: str,
         caller_id_name: str,
         caller_id_number: str,
+        address: tuple[str, int] | None = None,
+        channel: ChannelState | None = None,
+        clock: Clock | None = None,
+        audio: Any = None,
     ) -> None:
+        """`address`: where the socket app connects (default: sim.controller). `channel` and
+        `clock`: an originated A leg the call takes over (its variables already set; the
+        socket app adds its own). `audio`: what the far end sends (session.audio_timeline)."""
         self.sim = sim
-        self.clock = Clock(sim.clock_mode, sim.start_time)
+        self.clock = clock or Clock(sim.clock_mode, sim.start_time)
         start = self.clock.now()
         words = [w.lower() for w in socket_args.split()]
         self.full = "full" in words
         self.static = "async" not in words
-        host, port = sim.controller
+        self.address = address or sim.controller
+        host, port = self.address
         self.socket_data = f"{host}:{port} {socket_args}".strip()
-        self.channel = ChannelState(
-            uuid,
-            name=channel_name or f"loopback/{destination}-a",
-            created=start,
-            answered=answered,
-            direction=direction,
-            destination=destination,
-            caller_id_name=caller_id_name,
-            caller_id_number=caller_id_number,
-        )
-        self._initial_variables(variables, answered, str(host))
+        if channel is None:
+            self.channel = ChannelState(
+                uuid,
+                name=channel_name or f"loopback/{destination}-a",
+                created=start,
+                answered=answered,
+                direction=direction,
+                destination=destination,
+                caller_id_name=caller_id_name,
+                caller_id_number=caller_id_number,
+            )
+            self._initial_variables(variables, answered, str(host))
+        else:
+            self.channel = channel
+            for name, value in (
+                ("current_application_data", self.socket_data),
+                ("current_application", "socket"),
+                ("socket_host", str(host)),
+            ):
+                channel.variables.set(name, value)
         # The dialplan ran `socket` itself: it is the last application until another runs.
         self.channel.last_app, self.channel.last_arg = "socket", self.socket_data
         self.timeline = CallerTimeline(CallerScript.from_data(caller), start)
         self.outcome = CallOutcome(uuid, started_at=start)
         self.session = Session(self)
+        self.session.audio_timeline = audio
         self.connection = Connection(self, None)
         self.done = Event()
 
@@ -110,21 +131,18 @@ class SimulatedCall:
 
     # -- running --------------------------------------------------------------------------
 
-    def run(self) -> None:
-        sock = None
-        if self.channel.up:  # a test may hang up before the socket app even starts
+    def run(self, sock: Any = None) -> None:
+        """Connect (or use `sock`, already connected), then serve the socket."""
+        error = None
+        if sock is None and self.channel.up:  # a test may hang up before the socket app starts
             try:
-                sock = gsocket.create_connection(self.sim.controller, timeout=5.0)
+                sock = gsocket.create_connection(self.address, timeout=5.0)
                 # mod_event_socket's listener_run sets TCP_NODELAY on every connection.
                 sock.setsockopt(gsocket.IPPROTO_TCP, gsocket.TCP_NODELAY, 1)
             except OSError as exc:
-                # FreeSWITCH: the socket app fails, the dialplan ends, the call is hung up.
-                self.outcome.error = f"cannot connect to the controller: {exc}"
+                error = f"cannot connect to the controller: {exc}"
         if sock is None:
-            self.session.controlled = False
-            self.session.hangup("NORMAL_CLEARING", by="freeswitch", async_side=False)
-            self.connection.closed.set()
-            self.session.finish()
+            self.fail_to_connect(error)
             return
         sock.settimeout(None)
         # As mod_event_socket: replies and events are small, Nagle would hold them back.
@@ -132,6 +150,15 @@ class SimulatedCall:
         self.connection.sock = sock
         self.sim.spawn(self.session.run)
         self.connection.run()
+
+    def fail_to_connect(self, error: str | None) -> None:
+        """FreeSWITCH: the socket app fails, the dialplan ends, the call is hung up."""
+        if error:
+            self.outcome.error = error
+        self.session.controlled = False
+        self.session.hangup("NORMAL_CLEARING", by="freeswitch", async_side=False)
+        self.connection.closed.set()
+        self.session.finish()
 
     def on_socket_closed(self) -> None:
         self.session.controlled = False
@@ -189,7 +216,9 @@ class Simulator:
     - sounds_dir: where relative paths are looked for (the `sound_prefix` variable wins).
     - connect_timeout: how long the first command may take (FreeSWITCH: 25 s).
     - start_time: the epoch every call's clock starts at (reproducible timestamps).
-    - record_frames: keep every frame each way in CallOutcome (memory for big runs)."""
+    - record_frames: keep every frame each way in CallOutcome (memory for big runs).
+    - sessions_per_second: FreeSWITCH's throttle for `originate` (None: no limit; see
+      originate.py). The inbound side (event socket, originate, callees) is in inbound.py."""
 
     def __init__(
         self,
@@ -204,6 +233,7 @@ class Simulator:
         hostname: str = "callflow-sim",
         start_time: float | None = None,
         record_frames: bool = True,
+        sessions_per_second: int | None = None,
     ) -> None:
         if clock not in MODES:
             raise ValueError(f"clock must be one of {', '.join(MODES)}, not {clock!r}")
@@ -222,6 +252,8 @@ class Simulator:
         self.group = Group()
         self._global: set[Connection] = set()  # sockets listening beyond their own channel
         self._closed = False
+        self.originator = Originator(self, sessions_per_second)
+        self.inbound: InboundServer | None = None
 
     def spawn(self, function: Callable[..., Any], *args: Any) -> gevent.Greenlet:
         return self.group.spawn(function, *args)
@@ -239,10 +271,12 @@ class Simulator:
         direction: str = "outbound",
         caller_id_name: str = "Simulated Caller",
         caller_id_number: str = "0000000000",
+        audio: Any = None,
     ) -> SimulatedCall:
         """Start a call: it connects to the controller at once, in the background.
         socket_args: "async full" (quoted &socket(...)), or e.g. "" for the static,
-        single-channel socket an unquoted &socket(...) in an originate gives."""
+        single-channel socket an unquoted &socket(...) in an originate gives.
+        audio: what the caller's side sends, for the audio-detection apps."""
         if self._closed:
             raise RuntimeError("the simulator is closed")
         call = SimulatedCall(
@@ -257,6 +291,7 @@ class Simulator:
             direction=direction,
             caller_id_name=caller_id_name,
             caller_id_number=caller_id_number,
+            audio=audio,
         )
         self.calls[call.uuid] = call
         self.spawn(call.run)
@@ -271,7 +306,41 @@ class Simulator:
             call.hangup(cause)
 
     def api(self, name: str, arg: str | None) -> str:
-        return run_api(self, name, arg)
+        """An `api` command; what must follow its result (a refused socket's hangup) runs
+        once the caller has sent it."""
+        result = inbound_api(self, name, arg)
+        if result.after is not None:
+            self.spawn(result.after)
+        return result.body
+
+    # -- the inbound side (inbound.py, originate.py, callee.py) ---------------------------
+
+    def start_inbound(
+        self, host: str = "127.0.0.1", port: int = 0, password: str = "ClueCon"
+    ) -> tuple[str, int]:
+        """Listen like mod_event_socket (8021); returns the address (port 0: a free one)."""
+        if self.inbound is None:
+            self.inbound = InboundServer(self, host, port, password)
+        return self.inbound.start()
+
+    def restart_inbound(self, down_seconds: float | None = None, *, crash: bool = False) -> None:
+        """FreeSWITCH restarts: see InboundServer.restart."""
+        if self.inbound is None:
+            raise RuntimeError("start_inbound() first")
+        self.inbound.restart(down_seconds, crash=crash)
+
+    def resume_inbound(self) -> None:
+        """FreeSWITCH is back: the event socket accepts connections again."""
+        if self.inbound is not None:
+            self.inbound.resume()
+
+    def add_callee(self, number: str | None, callee: Callee | str | None = None) -> Callee:
+        """Who answers `originate`s to `number` (None or "*": everyone else); see callee.py."""
+        return self.originator.callees.add(number, callee)
+
+    def originate(self, arg: str) -> str:
+        """`api originate <arg>` without a socket: the result text."""
+        return self.api("originate", arg)
 
     # -- the event bus --------------------------------------------------------------------
 
@@ -285,12 +354,18 @@ class Simulator:
         self._global.discard(conn)
 
     def wants(self, name: str, uuid: str | None) -> bool:
+        if self.inbound is not None and self.inbound.wants(name):
+            return True
         call = self.calls.get(uuid) if uuid else None
         if call is not None and call.connection.subscription.wants_name(name):
             return True
         return any(conn.subscription.wants_name(name) for conn in self._global)
 
     def publish(self, event: SimEvent) -> None:
+        # Inbound (8021) listeners first: they see CHANNEL_HANGUP_COMPLETE before the call's
+        # own socket does (FINDINGS.md, "Hangup / disconnect / linger").
+        if self.inbound is not None:
+            self.inbound.deliver(event)
         call = self.calls.get(event.uuid) if event.uuid else None
         own = call.connection if call is not None else None
         if own is not None:
@@ -304,6 +379,8 @@ class Simulator:
     def close(self) -> None:
         """Stop every call: kill the greenlets, close the sockets."""
         self._closed = True
+        if self.inbound is not None:
+            self.inbound.close()
         self.group.kill(block=True, timeout=5)
         for call in list(self.calls.values()):
             sock = call.connection.sock

@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 from gevent.event import AsyncResult
 
+from controller import runner
 from controller.call import Call
 from controller.config import Settings
 from controller.flows.model import Node
@@ -172,3 +173,65 @@ def close_harness(harness: Harness) -> None:
     harness.simulator.close()
     harness.server.stop(timeout=5)
     harness.server.records.close()
+
+
+@dataclass
+class DialHarness:
+    """A controller with its event socket connected to the simulator's inbound side."""
+
+    controller: Any  # controller.runner.Controller
+    simulator: Simulator
+    watcher: CallWatcher
+
+    def call(
+        self,
+        flow_id: str,
+        to: str = "0600000001",
+        *,
+        contact: dict[str, Any] | None = None,
+        timeout: float = RECORD_TIMEOUT,
+    ) -> CallRecord | None:
+        """Place an outbound call and return its record (None: another process has it)."""
+        return self.controller.outbound.place(flow_id, contact=contact, to=to).get(timeout=timeout)
+
+    def written_records(self) -> list[dict[str, Any]]:
+        path = self.controller.settings.records
+        if not path.exists():
+            return []
+        return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def build_dial_harness(
+    tmp_path: Path,
+    flows_dir: Path,
+    *,
+    simulator: Simulator | None = None,
+    name: str = "a",
+    **overrides: Any,
+) -> DialHarness:
+    sim = simulator or Simulator(controller=("127.0.0.1", 9))  # originates carry their address
+    host, port = sim.start_inbound()
+    settings = replace(
+        Settings(),
+        flows=flows_dir,
+        audio=REPO / "audio",
+        recordings=tmp_path / f"recordings-{name}",
+        records=tmp_path / f"records-{name}" / "calls.jsonl",
+        listen="127.0.0.1:0",
+        esl=f"{host}:{port}",
+        gateway="gw1",
+        command_timeout=10.0,
+        media_timeout=30.0,
+        **overrides,
+    )
+    watcher = CallWatcher()
+    controller = runner.build(settings, observers=(watcher.on_node,), on_record=watcher.on_record)
+    controller.start()
+    assert controller.esl.wait_connected(10), controller.esl.last_error
+    return DialHarness(controller, sim, watcher)
+
+
+def close_dial_harness(harness: DialHarness, *, close_simulator: bool = True) -> None:
+    harness.controller.stop(drain_seconds=5)
+    if close_simulator:
+        harness.simulator.close()

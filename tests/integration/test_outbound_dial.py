@@ -1,0 +1,154 @@
+"""Outbound calls: the dial node against the simulator's event socket and its callees."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import gevent
+import pytest
+from support.harness import DialHarness, build_dial_harness, close_dial_harness
+
+from controller.simulator import Simulator
+from controller.simulator.audio_timeline import AudioTimeline
+from controller.simulator.callee import Callee
+
+HUMAN = "speech 0.2-0.9; silence"
+MACHINE = "speech 0-4.6 words 9; tone 4.6-5.6 1000Hz; silence"
+
+
+@pytest.fixture
+def dial(tmp_path: Path, flows_dir: Path) -> Iterator[DialHarness]:
+    harness = build_dial_harness(tmp_path, flows_dir)
+    try:
+        yield harness
+    finally:
+        close_dial_harness(harness)
+
+
+def nodes(record) -> list[str]:
+    return [step.nodeId for step in record.path]
+
+
+def test_payment_reminder_a_person_presses_1(dial: DialHarness) -> None:
+
+    dial.simulator.add_callee(
+        "0600000001", Callee.from_text("answer: press 1", audio=AudioTimeline.parse(HUMAN))
+    )
+    record = dial.call("payment-reminder")
+    assert nodes(record) == [
+        "dial-1",
+        "play-greeting",
+        "collect-response",
+        "play-confirmed",
+        "hangup-success",
+    ]
+    assert record.result == "completed"
+    assert record.direction == "outbound"
+    assert record.dial["amd"]["verdict"] == "human"
+    assert record.variables["customerResponse"] == "1"
+    assert record.callId == record.dial["uuid"]
+
+
+def test_payment_reminder_an_answering_machine(dial: DialHarness) -> None:
+
+    dial.simulator.add_callee(
+        "0600000001", Callee.from_text("answer", audio=AudioTimeline.parse(MACHINE))
+    )
+    record = dial.call("payment-reminder")
+    assert [(s.nodeId, s.output) for s in record.path][:1] == [("dial-1", "onVoicemail")]
+    assert record.result == "voicemail"
+    assert record.dial["amd"]["verdict"] == "machine"
+
+
+@pytest.mark.parametrize(
+    ("outcome", "result", "cause"),
+    [
+        ("busy", "busy", "USER_BUSY"),
+        ("no_answer", "no_answer", "NO_ANSWER"),
+        ("reject", "ended:dial-1:onRejected", "CALL_REJECTED"),  # the guide leaves it unwired
+        ("unallocated", "error", "UNALLOCATED_NUMBER"),  # onError, unwired too
+    ],
+)
+def test_payment_reminder_failed_dials(
+    dial: DialHarness, outcome: str, result: str, cause: str
+) -> None:
+    dial.simulator.add_callee("0600000001", outcome)
+    record = dial.call("payment-reminder")
+    assert record.result == result
+    assert record.dial["cause"] == cause
+    assert record.recordings == [] and record.hangupCause is None  # there never was a call
+    assert len(dial.written_records()) == 1
+
+
+def test_a_contact_cannot_inject_into_the_originate(dial: DialHarness) -> None:
+    record = dial.call("payment-reminder", to="0600},origination_caller_id_number=1,{")
+    assert record.path[0].output == "onError"
+    assert "not a phone number" in record.path[0].error
+    assert record.dial is None  # nothing was sent to FreeSWITCH
+
+
+def test_freeswitch_restarting_fails_the_dial_in_flight_then_dials_again(
+    tmp_path: Path, flows_dir: Path
+) -> None:
+    # Real time here: the call must still be ringing when FreeSWITCH goes away.
+    dial = build_dial_harness(
+        tmp_path, flows_dir, simulator=Simulator(controller=("127.0.0.1", 9), clock="real")
+    )
+    try:
+        dial.simulator.add_callee("0600000001", Callee.from_text("ring 20s"))
+
+        def restart_when_dialling(_call: object, node: object) -> None:
+            if getattr(node, "id", None) == "dial-1" and dial.watcher.hook is not None:
+                dial.watcher.hook = None
+                gevent.spawn_later(0.05, dial.simulator.restart_inbound, 0.2)
+
+        dial.watcher.hook = restart_when_dialling
+        record = dial.call("payment-reminder")
+        assert record.path[0].output == "onError"
+        assert "event socket" in record.path[0].error
+        assert len(dial.written_records()) == 1
+        assert dial.controller.esl.wait_connected(10)
+        dial.simulator.add_callee("0600000001", "busy")
+        assert dial.call("payment-reminder").result == "busy"
+        assert dial.controller.esl.reconnects >= 1
+    finally:
+        close_dial_harness(dial)
+
+
+def test_the_answered_call_lands_on_another_controller(tmp_path: Path, flows_dir: Path) -> None:
+
+    first = build_dial_harness(tmp_path, flows_dir, name="a")
+    second = build_dial_harness(tmp_path, flows_dir, name="b", simulator=first.simulator)
+    try:
+        first.simulator.add_callee(
+            "0600000001", Callee.from_text("answer: press 2", audio=AudioTimeline.parse(HUMAN))
+        )
+        # FreeSWITCH hands the answered call to the second controller, as a load balancer would.
+        first.controller.outbound.dialer.socket_address = second.controller.server.address
+        assert first.call("payment-reminder") is None  # handed off: no record here
+        [record] = [
+            second.watcher.records_by_call[k].get(timeout=10)
+            for k in second.watcher.records_by_call
+        ]
+    finally:
+        close_dial_harness(second, close_simulator=False)
+        close_dial_harness(first)
+    assert nodes(record) == [
+        "dial-1",
+        "play-greeting",
+        "collect-response",
+        "play-callback",
+        "hangup-success",
+    ]
+    assert record.variables["customerResponse"] == "2"
+    assert first.written_records() == []
+
+
+def test_an_answered_call_whose_socket_reaches_no_controller(dial: DialHarness) -> None:
+    dial.simulator.add_callee("0600000001", "answer")
+    dial.controller.outbound.dialer.socket_address = ("127.0.0.1", 9)  # nothing listens
+    record = dial.call("payment-reminder")
+    assert record.dial["cause"] == "SOCKET_NOT_CONNECTED"
+    assert record.path[0].output == "onError"
+    assert dial.controller.outbound.dialer.never_connected == 1
