@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import gevent
 import pytest
+from gevent import subprocess as gsubprocess
 from support.harness import DialHarness, build_dial_harness, close_dial_harness
 
 from controller.simulator import Simulator
@@ -152,3 +155,43 @@ def test_an_answered_call_whose_socket_reaches_no_controller(dial: DialHarness) 
     assert record.dial["cause"] == "SOCKET_NOT_CONNECTED"
     assert record.path[0].output == "onError"
     assert dial.controller.outbound.dialer.never_connected == 1
+
+
+def test_callflow_call_places_one_call_against_the_simulator(tmp_path: Path) -> None:
+    simulator = Simulator(controller=("127.0.0.1", 9))
+    try:
+        host, port = simulator.start_inbound()
+        simulator.add_callee(
+            "0600000001", Callee.from_text("answer: press 2", audio=AudioTimeline.parse(HUMAN))
+        )
+        result = gsubprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "controller.cli",
+                "call",
+                "payment-reminder",
+                "--to",
+                "0600000001",
+                "--esl",
+                f"{host}:{port}",
+                "--wait",
+                "60",
+            ],
+            cwd=Path(__file__).resolve().parents[2],
+            capture_output=True,
+            text=True,
+            timeout=90,
+            check=False,
+            env={
+                **os.environ,
+                "CALLFLOW_RECORDS": str(tmp_path / "c.jsonl"),
+                "CALLFLOW_RECORDINGS": str(tmp_path / "rec"),
+            },
+        )
+    finally:
+        simulator.close()
+    assert result.returncode == 0, result.stderr
+    assert "dial-1 (dial): onAnswer -> play-greeting" in result.stdout
+    assert "collect-response (dtmf): branches.2 -> play-callback" in result.stdout
+    assert "result: completed" in result.stdout
