@@ -13,6 +13,7 @@ from gevent import subprocess as gsubprocess
 from support.harness import DialHarness, build_dial_harness, close_dial_harness
 
 from controller.simulator import Simulator
+from controller.simulator import originate as originate_module
 from controller.simulator.audio_timeline import AudioTimeline
 from controller.simulator.callee import Callee
 
@@ -195,3 +196,32 @@ def test_callflow_call_places_one_call_against_the_simulator(tmp_path: Path) -> 
     assert "dial-1 (dial): onAnswer -> play-greeting" in result.stdout
     assert "collect-response (dtmf): branches.2 -> play-callback" in result.stdout
     assert "result: completed" in result.stdout
+
+
+@pytest.mark.parametrize("order", ["socket first", "job first"])
+def test_the_socket_may_connect_before_or_after_the_background_job(
+    dial: DialHarness, monkeypatch: pytest.MonkeyPatch, order: str
+) -> None:
+    dialer = dial.controller.outbound.dialer
+    seen = {"job": False}
+    original_claim = dialer.claim
+
+    def claim(channel_uuid: str):
+        attempt = original_claim(channel_uuid)
+        if order == "job first":
+            # Hold the socket back until FreeSWITCH's BACKGROUND_JOB has been read.
+            for _ in range(200):
+                if not dial.controller.esl._jobs:
+                    seen["job"] = True
+                    break
+                gevent.sleep(0.01)
+        return attempt
+
+    monkeypatch.setattr(originate_module, "CONNECT_WAIT", {"simulated": 0.0, "real": 0.0})
+    monkeypatch.setattr(dialer, "claim", claim)
+    dial.simulator.add_callee(
+        "0600000001", Callee.from_text("answer: press 1", audio=AudioTimeline.parse(HUMAN))
+    )
+    record = dial.call("payment-reminder")
+    assert record.result == "completed"
+    assert seen["job"] == (order == "job first")
