@@ -10,12 +10,12 @@ case that cannot round-trip, which the recordings do not contain).
 from __future__ import annotations
 
 import functools
-import os
 import random
 import re
 from pathlib import Path
 
 import pytest
+from support.shared import TRANSCRIPTS
 
 from controller.esl.protocol import (
     GOODBYE,
@@ -43,7 +43,6 @@ from controller.esl.serialize import (
 )
 from controller.simulator.transcript import Transcript, read_transcript
 
-TRANSCRIPTS = Path(os.environ.get("FREESWITCH_TRANSCRIPTS", "/work/shared/freeswitch/transcripts"))
 PATHS = sorted(TRANSCRIPTS.glob("*.txt"))
 if not PATHS:
     pytest.skip(f"no FreeSWITCH transcripts in {TRANSCRIPTS}", allow_module_level=True)

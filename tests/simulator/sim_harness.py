@@ -19,6 +19,7 @@ from typing import Any
 import gevent
 from gevent.event import Event as Flag
 from gevent.server import StreamServer
+from support.shared import TRANSCRIPTS
 
 from controller.esl.protocol import (
     Event,
@@ -33,7 +34,6 @@ from controller.esl.protocol import (
 from controller.simulator import Simulator
 from controller.simulator.transcript import read_transcript
 
-TRANSCRIPTS = Path("/work/shared/freeswitch/transcripts")
 SOUNDS = "/srv/switch/share/freeswitch/sounds/test/"
 # Durations (8 kHz samples / 8000) read off the recordings' playback_samples.
 MEDIA: dict[str, float | None] = {

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import functools
-import os
 from pathlib import Path
 
 import pytest
+from support.shared import TRANSCRIPTS
 
 from controller.esl.protocol import parse_event
 from controller.simulator.transcript import (
@@ -16,7 +16,6 @@ from controller.simulator.transcript import (
     read_transcript,
 )
 
-TRANSCRIPTS = Path(os.environ.get("FREESWITCH_TRANSCRIPTS", "/work/shared/freeswitch/transcripts"))
 PATHS = sorted(TRANSCRIPTS.glob("*.txt"))
 if not PATHS:
     pytest.skip(f"no FreeSWITCH transcripts in {TRANSCRIPTS}", allow_module_level=True)
