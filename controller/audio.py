@@ -12,6 +12,9 @@ from __future__ import annotations
 from pathlib import Path
 
 AUDIO_EXTENSIONS = (".wav", ".mp3", ".ogg")
+# Relative names whose segments start with a letter or digit: no `..`, no absolute path, no
+# hidden file, no space or `!` (FreeSWITCH splits arguments and file_string members on them).
+AUDIO_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*(/[A-Za-z0-9][A-Za-z0-9_.-]*)*$"
 
 
 def candidates(root: Path, audio_id: str, language: str | None) -> list[Path]:

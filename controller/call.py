@@ -22,6 +22,7 @@ from controller.esl.channel import Channel
 from controller.exceptions import NodeError
 from controller.flows.model import Flow, Node
 from controller.records import CallRecord, utc_now
+from controller.speech.dictionary import Dictionaries
 from controller.templates import render
 
 if TYPE_CHECKING:
@@ -36,6 +37,7 @@ class CallSettings:
     recordings_dir: Path
     command_timeout: float = 5.0
     media_timeout: float = 600.0  # longest single prompt or recording we wait for
+    dictionaries: Dictionaries = field(default_factory=lambda: Dictionaries(Path("audio")))
     gateway: str = "default"
     dial_string: str = "sofia/gateway/{{gateway}}/{{destination}}"
 

@@ -28,6 +28,7 @@ from controller.esl.channel import Channel
 from controller.exceptions import CallEnded, CallflowError
 from controller.flowstore import FlowStore
 from controller.records import CallRecord, RecordWriter, Step
+from controller.speech.dictionary import Dictionaries
 
 log = logging.getLogger("callflow.server")
 
@@ -61,6 +62,7 @@ class CallServer:
             recordings_dir=settings.recordings.resolve(),
             command_timeout=settings.command_timeout,
             media_timeout=settings.media_timeout,
+            dictionaries=Dictionaries(settings.audio.resolve()),
             gateway=settings.gateway,
             dial_string=settings.dial_string,
         )

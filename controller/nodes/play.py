@@ -12,6 +12,9 @@ from controller.esl import apps
 from controller.exceptions import NodeError
 from controller.nodes.base import AudioUse, VariableRead
 from controller.nodes.schema_parts import audio_items, item_audio, item_reads
+from controller.speech.base import SpeechError
+from controller.speech.compose import files_for, tokens_for
+from controller.speech.dictionary import DictionaryError
 
 if TYPE_CHECKING:
     from controller.call import Call
@@ -46,10 +49,19 @@ def audio_paths(call: Call, items: list[dict[str, Any]]) -> list[str]:
     """The files that play `items`, all checked to exist inside the audio root."""
     paths = []
     for item in items:
-        if item["type"] != "audioFile":
-            # Spoken numbers, dates and words are composed from dictionaries (dynamic audio).
-            raise NodeError(f"{item['type']} items cannot be played yet")
-        paths.append(call.audio_file(item["audioId"], item["language"]))
+        if item["type"] == "audioFile":
+            paths.append(call.audio_file(item["audioId"], item["language"]))
+            continue
+        # A number, date or word: clips from the language's dictionary (dynamic audio).
+        language = item["language"] or call.language
+        value = call.value_of(item["value"])
+        try:
+            tokens = tokens_for(item, value, language)
+            paths.extend(files_for(tokens, call.settings.dictionaries.get(language)))
+        except (SpeechError, DictionaryError) as exc:
+            raise NodeError(
+                f"cannot speak {item['type']} {value!r} in {language!r}: {exc}"
+            ) from None
     return paths
 
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from controller.audio import AUDIO_ID_PATTERN
 from controller.nodes.base import AudioUse, VariableRead
 from controller.templates import FLOW_VARIABLE_PATTERN, NAME_PATTERN
 
-AUDIO_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*(/[A-Za-z0-9][A-Za-z0-9_.-]*)*$"
 LANGUAGE_PATTERN = r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$"
 
 

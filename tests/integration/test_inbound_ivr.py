@@ -55,12 +55,14 @@ def test_press_1_without_a_known_balance_falls_back_to_a_message(harness: Harnes
     assert harness.path(record)[3] == ("has-balance", "onFalse")
 
 
-def test_press_1_with_a_known_balance_cannot_speak_numbers_yet(harness: Harness) -> None:
-    # Spoken numbers arrive with dynamic audio; until then the play node takes onError
-    # (wired to goodbye) and records why.
-    record = harness.run("inbound-ivr", "press 1", contact=BALANCE)
+def test_a_balance_that_cannot_be_spoken_takes_on_error(harness: Harness) -> None:
+    # Data is not always what the flow expects: the play node takes onError (wired to
+    # goodbye) and records why, instead of playing a number with a hole in it.
+    unspeakable = {"customAttributes": {"balance": "n/a"}}
+    record = harness.run("inbound-ivr", "press 1", contact=unspeakable)
     assert harness.path(record)[3:5] == [("has-balance", "onTrue"), ("say-balance", "onError")]
-    assert "number items cannot be played yet" in record.path[4].error
+    assert "cannot speak number 'n/a' in 'fr'" in record.path[4].error
+    assert "is not a number" in record.path[4].error
 
 
 def test_caller_hangs_up_during_the_recording(harness: Harness) -> None:
