@@ -65,13 +65,16 @@ def tokens_for(item: dict[str, Any], value: Any, language: str) -> list[str]:
         if not key:
             raise SpeechError("a word item needs a dictionary key; the value is empty")
         return [key]
-    rules = language_module(language)
     if kind == "date":
-        return list(rules.date_words(_date(value), item["format"]))
+        day = _date(value)
+        return list(language_module(language).date_words(day, item["format"]))
     mode = item["mode"]
     if mode == "digits":
-        return list(rules.digit_words("" if value is None else str(value).strip()))
-    amount = _decimal(value)
+        return list(
+            language_module(language).digit_words("" if value is None else str(value).strip())
+        )
+    amount = _decimal(value)  # the value's problem first: it is what the record must show
+    rules = language_module(language)
     if mode == "currency":
         return list(rules.currency_words(amount, item["currency"]))
     if amount == amount.to_integral_value():
