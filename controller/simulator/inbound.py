@@ -55,6 +55,7 @@ from controller.esl.serialize import (
 from controller.simulator.commands import LOG_LEVELS, _filter, _nixevent
 from controller.simulator.events import SimEvent, event_name
 from controller.simulator.inbound_api import inbound_api
+from controller.simulator.originate import Result
 from controller.simulator.subscription import Subscription
 
 if TYPE_CHECKING:
@@ -266,9 +267,12 @@ class InboundConnection:
         name, _, arg = line.partition(" ")
         self._held = []
         try:
-            result = inbound_api(self.sim, name, arg or None)
+            # In the simulator's group, so that closing it stops a ringing `api originate`.
+            result = self.sim.spawn(inbound_api, self.sim, name, arg or None).get()
         finally:
             held, self._held = self._held, None
+        if not isinstance(result, Result):  # killed: the simulator is closing
+            return
         self.send(encode_api_response(result.body), *held)
         if result.after is not None:
             self.sim.spawn(result.after)

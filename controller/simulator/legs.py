@@ -16,22 +16,27 @@ What differs from a channel placed by `place_call` (channel_state.ChannelState):
 - CDR: `progress_stamp` when it rang, `caller_id` without quotes when there is no name.
 
 Events: CHANNEL_CREATE, CHANNEL_PROGRESS, CHANNEL_ANSWER, CHANNEL_HANGUP and
-CHANNEL_HANGUP_COMPLETE, with the file/function/line FreeSWITCH reports. Once an A leg's
+CHANNEL_HANGUP_COMPLETE, with the file/function/line FreeSWITCH reports (not CHANNEL_STATE,
+CHANNEL_CALLSTATE or CHANNEL_DESTROY before a socket takes the leg over). Once an A leg's
 `&socket(...)` connects, its SimulatedCall (session.py) fires the rest, on the same state.
+`make_a_leg` / `make_b_leg` build the legs with their variables in the recorded order.
 """
 
 from __future__ import annotations
 
+import uuid as uuidlib
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from gevent.event import Event
 
+from controller.simulator.callee import destination_number
 from controller.simulator.channel_state import ChannelState, Variables, stamp
 from controller.simulator.events import SimEvent
 
 if TYPE_CHECKING:
     from controller.simulator.clock import Clock
+    from controller.simulator.dialstring import Originate
     from controller.simulator.simulator import SimulatedCall, Simulator
 
 CS_NEW, CS_INIT, CS_ROUTING, CS_EXECUTE, CS_CONSUME_MEDIA = 1, 2, 3, 4, 7
@@ -251,3 +256,92 @@ class Leg:
         channel.add_cdr_variables(channel.hangup_at)
         self.fire("CHANNEL_HANGUP_COMPLETE", pre=[("Hangup-Cause", channel.hangup_cause or "")])
         self.ended.set()
+
+
+# -- making the legs of an originate ---------------------------------------------------------
+
+
+def _profile(request: Originate) -> dict[str, str]:
+    endpoint = request.endpoint
+    number = destination_number(endpoint)
+    loopback = request.tech == "loopback"
+    return {
+        "destination": number,
+        "caller_id_number": request.variable("origination_caller_id_number")
+        or request.cid_num
+        or "0000000000",
+        "caller_id_name": request.variable("origination_caller_id_name") or request.cid_name or "",
+        "callee_id_name": "Outbound Call",
+        "callee_id_number": endpoint.rstrip("/").rsplit("/", 1)[-1] if loopback else number,
+        "context": ([*endpoint.split("/"), "", ""][2] or "default") if loopback else "default",
+        "source": "mod_loopback" if loopback else "src/switch_ivr_originate.c",
+        "dialplan": "xml" if loopback else "",
+        "codec": "L16" if loopback else "PCMU",
+        "media": "yes" if loopback else "no",
+    }
+
+
+def _user_variables(request: Originate, *, legs_first: bool) -> list[tuple[str, str]]:
+    """`[leg]` then `{call}` variables on the A leg, the other way round on a loopback B leg;
+    a name given in both keeps the first value."""
+    first, second = request.leg_variables, request.variables
+    if not legs_first:
+        first, second = second, first
+    seen: set[str] = set()
+    items = []
+    for name, value in [*first, *second]:
+        if name not in seen:
+            seen.add(name)
+            items.append((name, value))
+    return items
+
+
+def make_a_leg(sim: Simulator, request: Originate, clock: Clock, start: float) -> Leg:
+    """The originated channel, its variables in the recorded order (Unique-ID =
+    origination_uuid when given)."""
+    uuid = request.variable("origination_uuid") or str(uuidlib.uuid4())
+    loopback = request.tech == "loopback"
+    name = f"loopback/{destination_number(request.endpoint)}-a" if loopback else request.endpoint
+    channel = LegState(uuid, name=name, created=start, direction="outbound", **_profile(request))
+    var = channel.variables.set
+    var("direction", "outbound")
+    var("is_outbound", "true")
+    if loopback:
+        var("session_id", str(next(sim.session_ids)))
+        for key, value in (("read_codec", "L16"), ("read_rate", "8000"),
+                           ("write_codec", "L16"), ("write_rate", "8000")):  # fmt: skip
+            var(key, value)
+        var("channel_name", name)
+        var("uuid", uuid)
+        var("call_uuid", uuid)
+    else:
+        var("uuid", uuid)
+        var("call_uuid", uuid)
+        var("session_id", str(next(sim.session_ids)))
+        var("channel_name", name)
+        var("sip_destination_url", f"sip:{request.endpoint.split('/', 2)[-1]}")
+    for key, value in _user_variables(request, legs_first=True):
+        var(key, value)
+    var("originate_early_media", "true")
+    var("originate_endpoint", request.tech)
+    return Leg(sim, channel, clock, "A")
+
+
+def make_b_leg(a: Leg, request: Originate) -> Leg:
+    """A loopback call's other channel, where the callee is; links itself and the A leg."""
+    sim = a.sim
+    uuid = str(uuidlib.uuid4())
+    name = f"loopback/{destination_number(request.endpoint)}-b"
+    channel = LegState(
+        uuid, name=name, created=a.channel.created, direction="inbound", **_profile(request)
+    )
+    for key, value in (("direction", "inbound"), ("uuid", uuid), ("call_uuid", uuid),
+                       ("session_id", str(next(sim.session_ids))),
+                       ("channel_name", name), ("read_codec", "L16"), ("read_rate", "8000"),
+                       ("write_codec", "L16"), ("write_rate", "8000"),
+                       *_user_variables(request, legs_first=False),
+                       ("other_loopback_leg_uuid", a.uuid), ("loopback_leg", "B")):  # fmt: skip
+        channel.variables.set(key, value)
+    a.channel.variables.set("other_loopback_leg_uuid", uuid)
+    a.channel.variables.set("loopback_leg", "A")
+    return Leg(sim, channel, a.clock, "B")

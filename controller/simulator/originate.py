@@ -23,7 +23,12 @@ Results and timing, as recorded (FINDINGS.md "The originate / &socket trap", ori
   right after it (20 ms later in real-clock mode) with NORMAL_CLEARING. Any other
   application (`&park()`, ...) or a dialplan extension leaves the A leg parked until someone
   hangs it up.
-- With the simulated clock, ringing and timeouts cost no real time (like media).
+- A loopback call's legs hang up together (the other leg's CHANNEL_HANGUP right after the
+  first). CHANNEL_HANGUP_COMPLETE comes 20 ms of real time after the hangup, in both clock
+  modes (each channel's own thread reports it; a client leaving at once does not see it).
+- `uuid_kill`, `hupall` or a restart while it rings: the result is `-ERR <that cause>`.
+- With the simulated clock, ringing and timeouts cost no real time (like media), so a ringing
+  call can only be cancelled from outside with the real clock.
 """
 
 from __future__ import annotations
@@ -31,7 +36,6 @@ from __future__ import annotations
 import ipaddress
 import math
 import time
-import uuid as uuidlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -44,7 +48,14 @@ from controller.hangup_causes import HANGUP_CAUSES
 from controller.simulator.callee import SIP_STATUS, Callee, CalleeBook, destination_number
 from controller.simulator.clock import Clock
 from controller.simulator.dialstring import Originate, parse_originate, socket_target
-from controller.simulator.legs import CS_CONSUME_MEDIA, CS_EXECUTE, CS_ROUTING, Leg, LegState
+from controller.simulator.legs import (
+    CS_CONSUME_MEDIA,
+    CS_EXECUTE,
+    CS_ROUTING,
+    Leg,
+    make_a_leg,
+    make_b_leg,
+)
 
 if TYPE_CHECKING:
     from controller.simulator.simulator import SimulatedCall, Simulator
@@ -128,94 +139,12 @@ class Attempt:
         self.start = self.clock.now()
         self.wake = Event()
         self.result: str | None = None
-        self.a = self._a_leg()
-        self.b = self._b_leg() if request.tech == "loopback" else None
+        self.a = make_a_leg(sim, request, self.clock, self.start)
+        self.b = make_b_leg(self.a, request) if request.tech == "loopback" else None
+        for leg in self.legs:
+            leg.wake = self.wake  # any hangup wakes the originate waiting on the callee
 
     # -- the legs -------------------------------------------------------------------------
-
-    def _profile(self) -> dict[str, str]:
-        request, endpoint = self.request, self.request.endpoint
-        number = destination_number(endpoint)
-        loopback = request.tech == "loopback"
-        return {
-            "destination": number,
-            "caller_id_number": request.variable("origination_caller_id_number")
-            or request.cid_num
-            or "0000000000",
-            "caller_id_name": request.variable("origination_caller_id_name")
-            or request.cid_name
-            or "",
-            "callee_id_name": "Outbound Call",
-            "callee_id_number": endpoint.rstrip("/").rsplit("/", 1)[-1] if loopback else number,
-            "context": ([*endpoint.split("/"), "", ""][2] or "default") if loopback else "default",
-            "source": "mod_loopback" if loopback else "src/switch_ivr_originate.c",
-            "dialplan": "xml" if loopback else "",
-            "codec": "L16" if loopback else "PCMU",
-            "media": "yes" if loopback else "no",
-        }
-
-    def _user_variables(self, legs_first: bool) -> list[tuple[str, str]]:
-        first, second = self.request.leg_variables, self.request.variables
-        if not legs_first:
-            first, second = second, first
-        seen: set[str] = set()
-        items = []
-        for name, value in [*first, *second]:
-            if name not in seen:
-                seen.add(name)
-                items.append((name, value))
-        return items
-
-    def _a_leg(self) -> Leg:
-        request = self.request
-        uuid = request.variable("origination_uuid") or str(uuidlib.uuid4())
-        loopback = request.tech == "loopback"
-        number = destination_number(request.endpoint)
-        name = f"loopback/{number}-a" if loopback else request.endpoint
-        channel = LegState(uuid, name=name, created=self.start, direction="outbound",
-                           **self._profile())  # fmt: skip
-        var = channel.variables.set
-        var("direction", "outbound")
-        var("is_outbound", "true")
-        if loopback:
-            var("session_id", str(next(self.sim.session_ids)))
-            for key, value in (("read_codec", "L16"), ("read_rate", "8000"),
-                               ("write_codec", "L16"), ("write_rate", "8000")):  # fmt: skip
-                var(key, value)
-            var("channel_name", name)
-            var("uuid", uuid)
-            var("call_uuid", uuid)
-        else:
-            var("uuid", uuid)
-            var("call_uuid", uuid)
-            var("session_id", str(next(self.sim.session_ids)))
-            var("channel_name", name)
-            var("sip_destination_url", f"sip:{request.endpoint.split('/', 2)[-1]}")
-        for key, value in self._user_variables(legs_first=True):
-            var(key, value)
-        var("originate_early_media", "true")
-        var("originate_endpoint", request.tech)
-        return Leg(self.sim, channel, self.clock, "A")
-
-    def _b_leg(self) -> Leg:
-        number = destination_number(self.request.endpoint)
-        uuid, a_uuid = str(uuidlib.uuid4()), self.a.uuid
-        name = f"loopback/{number}-b"
-        channel = LegState(uuid, name=name, created=self.start, direction="inbound",
-                           **self._profile())  # fmt: skip
-        var = channel.variables.set
-        for key, value in (("direction", "inbound"), ("uuid", uuid), ("call_uuid", uuid),
-                           ("session_id", str(next(self.sim.session_ids))),
-                           ("channel_name", name), ("read_codec", "L16"), ("read_rate", "8000"),
-                           ("write_codec", "L16"), ("write_rate", "8000"),
-                           *self._user_variables(legs_first=False),
-                           ("other_loopback_leg_uuid", a_uuid), ("loopback_leg", "B")):  # fmt: skip
-            var(key, value)
-        self.a.channel.variables.set("other_loopback_leg_uuid", uuid)
-        self.a.channel.variables.set("loopback_leg", "A")
-        leg = Leg(self.sim, channel, self.clock, "B")
-        leg.wake = self.a.wake = self.wake
-        return leg
 
     @property
     def legs(self) -> list[Leg]:
@@ -228,14 +157,13 @@ class Attempt:
 
     def run(self) -> Result:
         a, b, callee = self.a, self.b, self.callee
-        a.wake = self.wake
+        routed = callee.cause != "NO_ROUTE_DESTINATION"  # the callee's dialplan has it
         a.fire("CHANNEL_CREATE")
         a.channel.set_running_state(CS_CONSUME_MEDIA)
         if b is not None:
             b.fire("CHANNEL_CREATE")
             b.channel.call_state = "RINGING"
             b.channel.variables.set("call_uuid", b.uuid)
-            routed = callee.cause != "NO_ROUTE_DESTINATION"
             b.channel.set_running_state(CS_EXECUTE if routed else CS_ROUTING)
         rings = callee.ring_seconds > 0 or callee.outcome == "no_answer"
         if rings:
@@ -301,6 +229,10 @@ class Attempt:
             b.set_app("answer")
             b.answer()
             b.set_app("sleep", B_LEG_SLEEP["answer"])
+        if b is None:  # SIP: media now, PCMU
+            for name, value in (("read_codec", "PCMU"), ("read_rate", "8000"),
+                                ("write_codec", "PCMU"), ("write_rate", "8000")):  # fmt: skip
+                a.channel.variables.set(name, value)
         a.channel.flip_cid()
         a.channel.variables.set("call_uuid", a.uuid)
         a.channel.hit_dialplan = True
@@ -326,11 +258,11 @@ class Attempt:
             gevent.sleep(max(0.0, answered + RESULT_DELAY - self.clock.now()))
 
     def _callee_hangs_up(self, after: float) -> None:
-        self.wake.clear()
-        self.clock.idle_wait(after, self.wake)
-        while self.a.up and self.clock.now() < self.a.channel.answered_at + after:
+        """A parked call's callee with `hangup after T`: it hangs up T after the answer."""
+        end = self.a.channel.answered_at + after
+        while self.a.up and (remaining := end - self.clock.now()) > 1e-9:
             self.wake.clear()
-            self.clock.idle_wait(self.a.channel.answered_at + after - self.clock.now(), self.wake)
+            self.clock.media_wait(remaining, self.wake)
         self.hangup(self.b or self.a, "NORMAL_CLEARING")
 
     def _socket(self) -> Result:

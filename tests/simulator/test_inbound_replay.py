@@ -1,6 +1,6 @@
 """Transcript replay, inbound side: the recorded controller's IN commands (and its OUT socket's,
 where the recording has one) against the simulator's event socket and originate, compared
-with what FreeSWITCH sent (test_inbound_support.compare_inbound says how).
+with what FreeSWITCH sent (test_inbound_replay_support.compare_inbound says how).
 
 The recordings' callees (README "The test dialplan") are the simulator's callees here
 (test_inbound_support.DIALPLAN). What is not compared, and why:
@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 from sim_harness import Replay, compare
-from test_inbound_support import compare_inbound, replay_inbound
+from test_inbound_replay_support import compare_inbound, replay_inbound
 
 from controller.esl.protocol import parse_event
 
