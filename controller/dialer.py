@@ -25,6 +25,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
+import logging
 import math
 import os
 import re
@@ -41,6 +42,8 @@ from gevent.event import Event as Flag
 from controller.esl.channel import Channel
 from controller.esl.inbound import EventSocketClient
 from controller.exceptions import ESLError, NodeError
+
+log = logging.getLogger("callflow.dialer")
 
 INSTANCE_ID = f"{socket.gethostname()}-{os.getpid()}-{uuidlib.uuid4().hex[:6]}"
 SOCKET_GRACE = 10.0  # after +OK, how long the socket may take to arrive
@@ -180,7 +183,13 @@ class Dialer:
                         outcome.cause == "DESTINATION_OUT_OF_ORDER"
                         and time.monotonic() - started < THROTTLE_SECONDS
                     )
-                    self.throttled += outcome.throttled
+                    if outcome.throttled:
+                        self.throttled += 1
+                        log.warning(
+                            "dial %s refused by FreeSWITCH's sessions-per-second "
+                            "throttle (DESTINATION_OUT_OF_ORDER at once)",
+                            uuid,
+                        )
                 else:
                     gevent.wait([attempt.socket, attempt.hangup], count=1, timeout=SOCKET_GRACE)
             outcome.ring_ms = int((time.monotonic() - started) * 1000)
@@ -210,5 +219,11 @@ class Dialer:
             else:
                 self.never_connected += 1
                 outcome.cause = "SOCKET_NOT_CONNECTED"
+                log.error(
+                    "dial %s was answered but its socket reached no callflow process "
+                    "(is %s:%d reachable from FreeSWITCH?)",
+                    attempt.uuid,
+                    *self.socket_address,
+                )
         else:
             outcome.handed_off = True  # answered and still up: another process has it

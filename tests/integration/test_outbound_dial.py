@@ -225,3 +225,31 @@ def test_the_socket_may_connect_before_or_after_the_background_job(
     record = dial.call("payment-reminder")
     assert record.result == "completed"
     assert seen["job"] == (order == "job first")
+
+
+def test_a_machine_with_wait_for_beep_hears_the_beep(dial: DialHarness) -> None:
+    # all-nodes asks for amd.waitForBeep: the voicemail prompt starts after the beep.
+    dial.simulator.add_callee(
+        "0600000001", Callee.from_text("answer", audio=AudioTimeline.parse(MACHINE))
+    )
+    record = dial.call("all-nodes")
+    assert record.path[0].output == "onVoicemail"
+    amd = record.dial["amd"]
+    assert amd["verdict"] == "machine"
+    assert amd["beep"]["heard"] is True
+    assert nodes(record)[1] == "voicemail"
+
+
+def test_sessions_per_second_throttle_is_recorded_as_such(tmp_path: Path, flows_dir: Path) -> None:
+    throttled = build_dial_harness(
+        tmp_path, flows_dir, simulator=Simulator(controller=("127.0.0.1", 9), sessions_per_second=1)
+    )
+    try:
+        throttled.simulator.add_callee("0600000001", "busy")
+        results = [throttled.call("payment-reminder") for _ in range(3)]
+    finally:
+        close_dial_harness(throttled)
+    refused = [r for r in results if r.dial["cause"] == "DESTINATION_OUT_OF_ORDER"]
+    assert refused
+    assert all(r.dial["throttled"] for r in refused)
+    assert throttled.controller.outbound.dialer.throttled == len(refused)
