@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint bench docs schema clean
+.PHONY: install run test lint bench docs schema clean audio
 
 install: $(STAMP)
 
@@ -25,6 +25,11 @@ test: install lint
 lint: install
 	$(BIN)/ruff check controller tests bench
 	$(BIN)/ruff format --check controller tests bench
+
+# A demo dictionary (numbers, dates, words) for en, fr and ar, spoken by espeak-ng.
+audio: install
+	command -v espeak-ng >/dev/null || (apt-get update && apt-get install -y espeak-ng)
+	$(BIN)/python -m controller.speech.demo --audio audio
 
 bench: install
 	$(BIN)/python -m bench

@@ -19,7 +19,14 @@ from types import ModuleType
 from typing import Any
 
 from controller import audio, templates
-from controller.flows import call_state, graph, loader, schema_errors, validate
+from controller.flows import (
+    call_state,
+    graph,
+    loader,
+    schema_errors,
+    speech_check,
+    validate,
+)
 from controller.flows.problems import RULES
 from controller.flows.schema import flow_schema
 from controller.nodes import NODE_TYPES
@@ -306,7 +313,7 @@ def _by_output(table: dict[str, str]) -> dict[str, list[str]]:
 def rule_codes() -> dict[str, str]:
     """Every problem code validation can report → its severity, read from the sources."""
     codes: dict[str, str] = {}
-    modules = [loader, schema_errors, graph, validate, call_state]
+    modules = [loader, schema_errors, graph, validate, call_state, speech_check]
     modules += [importlib.import_module(f"controller.nodes.{name}") for name in NODE_TYPES]
     for module in modules:
         for match in _CODE.finditer(inspect.getsource(module)):

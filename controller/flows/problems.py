@@ -91,4 +91,9 @@ RULES: dict[str, str] = {
     "needs-call": "A node acting on the call reached only with none (before the dial, or "
     "after a failed one).",
     "may-need-call": "A node acting on the call also reached after a failed dial.",
+    "bad-dictionary": "A language's `manifest.yaml` that cannot be used.",
+    "unknown-word": "A literal `word` item whose key is not in the dictionary.",
+    "no-speech-rules": "Numbers and dates in a language callflow has no rules for.",
+    "unspeakable-value": "A literal number or date that cannot be spoken.",
+    "missing-clip": "Dictionary tokens a number, date or word may need, with no clip.",
 }

@@ -22,6 +22,7 @@ from controller.flows.graph import GraphNode, check_graph, collect_nodes
 from controller.flows.problems import Problem, Severity, error, warning
 from controller.flows.schema import apply_defaults
 from controller.flows.schema_errors import schema_problems
+from controller.flows.speech_check import speech_problems
 from controller.nodes import NODE_TYPES
 from controller.nodes.base import DEFAULT_OUTPUT, NodeSpec, VariableRead
 from controller.templates import SYSTEM_VARIABLES, TemplateError, placeholders
@@ -54,6 +55,8 @@ def validate_document(data: Any, *, audio_root: Path | None = None) -> tuple[Any
         problems += _variable_warnings(specs)
         if audio_root is not None:  # None: the caller chose not to check audio
             problems += _audio_warnings(specs, audio_root, language)
+            if audio_root.is_dir():
+                problems += speech_problems(specs, audio_root, language)
     return data, sorted(problems, key=_position)
 
 

@@ -10,7 +10,8 @@ A node type is one module in this package. It holds, side by side:
   as `Problem`s; `TEMPLATE_FIELDS` (config fields whose text is a `{{ }}` template) or, when
   that is not precise enough, `templates(config)`; `reads(config)` / `writes(config)`: the
   variables it reads other than through templates, and those it sets, for the "read but never
-  set" warning; `audio(config)`: the audio files it will play;
+  set" warning; `audio(config)`: the audio files it will play; `spoken(config)`: its number,
+  date and word items, checked against the dictionaries;
 - `NEEDS_CALL` (bool, or a function of the config): the node acts on the channel, so it
   cannot run before an outbound flow's dial or after a failed one;
 - `run(call, config) -> str` (the runtime): performs the node on a call and *returns* the name
@@ -77,6 +78,7 @@ class NodeType:
     reads: Callable[[dict[str, Any]], Iterable[VariableRead]] = _nothing
     writes: Callable[[dict[str, Any]], Iterable[str]] = _nothing
     audio: Callable[[dict[str, Any]], Iterable[AudioUse]] = _nothing
+    spoken: Callable[[dict[str, Any]], Iterable[tuple[str, dict[str, Any]]]] = _nothing
     run: Callable[..., str] | None = field(default=None, repr=False)
     needs_call: Callable[[dict[str, Any]], bool] = lambda _config: False
 
@@ -89,7 +91,7 @@ class NodeType:
         doc = (module.__doc__ or name).strip().splitlines()[0]
         optional = {
             attr: getattr(module, attr)
-            for attr in ("check", "templates", "reads", "writes", "audio", "run")
+            for attr in ("check", "templates", "reads", "writes", "audio", "spoken", "run")
             if hasattr(module, attr)
         }
         needs_call = getattr(module, "NEEDS_CALL", False)

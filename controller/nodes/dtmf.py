@@ -21,6 +21,7 @@ from controller.nodes.schema_parts import (
     flow_variable,
     item_audio,
     item_reads,
+    item_spoken,
     milliseconds,
 )
 
@@ -185,6 +186,11 @@ def writes(config: dict[str, Any]) -> Iterator[str]:
 def audio(config: dict[str, Any]) -> Iterator[AudioUse]:
     for name in _PROMPTS:
         yield from item_audio(config[name], "/" + name)
+
+
+def spoken(config: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    for name in _PROMPTS:
+        yield from item_spoken(config[name], "/" + name)
 
 
 def _regex(config: dict[str, Any]) -> str:

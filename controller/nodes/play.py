@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from controller.esl import apps
 from controller.exceptions import NodeError
 from controller.nodes.base import AudioUse, VariableRead
-from controller.nodes.schema_parts import audio_items, item_audio, item_reads
+from controller.nodes.schema_parts import audio_items, item_audio, item_reads, item_spoken
 from controller.speech.base import SpeechError
 from controller.speech.compose import files_for, tokens_for
 from controller.speech.dictionary import DictionaryError
@@ -43,6 +43,10 @@ def reads(config: dict[str, Any]) -> Iterator[VariableRead]:
 
 def audio(config: dict[str, Any]) -> Iterator[AudioUse]:
     return item_audio(config["audioItems"], "/audioItems")
+
+
+def spoken(config: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    return item_spoken(config["audioItems"], "/audioItems")
 
 
 def audio_paths(call: Call, items: list[dict[str, Any]]) -> list[str]:

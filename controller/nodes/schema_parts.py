@@ -216,3 +216,10 @@ def item_audio(items: list[dict[str, Any]], pointer: str) -> Iterator[AudioUse]:
     for index, item in enumerate(items):
         if item.get("type") == "audioFile":
             yield AudioUse(f"{pointer}/{index}/audioId", item["audioId"], item.get("language"))
+
+
+def item_spoken(items: list[dict[str, Any]], pointer: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(pointer, item) for the number, date and word items, which need a dictionary."""
+    for index, item in enumerate(items):
+        if item.get("type") in ("number", "date", "word"):
+            yield f"{pointer}/{index}", item

@@ -20,6 +20,7 @@ from controller.speech.dictionary import Dictionary
 
 _NUMBER = re.compile(r"^[+-]?\d+(\.\d+)?$")
 _LANGUAGE = re.compile(r"^[a-z]{2,3}$")
+_SEPARATORS = re.compile(r"[\s().\-/]")
 
 
 def language_module(code: str) -> ModuleType:
@@ -70,9 +71,9 @@ def tokens_for(item: dict[str, Any], value: Any, language: str) -> list[str]:
         return list(language_module(language).date_words(day, item["format"]))
     mode = item["mode"]
     if mode == "digits":
-        return list(
-            language_module(language).digit_words("" if value is None else str(value).strip())
-        )
+        # Phone and account numbers arrive as people write them: "06 12-34.56", "(0)6...".
+        text = _SEPARATORS.sub("", "" if value is None else str(value))
+        return list(language_module(language).digit_words(text))
     amount = _decimal(value)  # the value's problem first: it is what the record must show
     rules = language_module(language)
     if mode == "currency":

@@ -109,17 +109,16 @@ class Harness:
 
 
 def build_harness(tmp_path: Path, flows_dir: Path, **overrides: Any) -> Harness:
-    settings = replace(
-        Settings(),
-        flows=flows_dir,
-        audio=REPO / "audio",
-        recordings=tmp_path / "recordings",
-        records=tmp_path / "records" / "calls.jsonl",
-        listen="127.0.0.1:0",
-        command_timeout=10.0,
-        media_timeout=30.0,
-        **overrides,
-    )
+    defaults: dict[str, Any] = {
+        "flows": flows_dir,
+        "audio": REPO / "audio",
+        "recordings": tmp_path / "recordings",
+        "records": tmp_path / "records" / "calls.jsonl",
+        "listen": "127.0.0.1:0",
+        "command_timeout": 10.0,
+        "media_timeout": 30.0,
+    }
+    settings = replace(Settings(), **{**defaults, **overrides})
     flows = FlowStore(settings.flows, audio_root=settings.audio)
     flows.load_all()
     watcher = CallWatcher()
