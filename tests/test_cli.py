@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from support.cli import REPO, callflow
+from support.dictionaries import write_dictionary
 
 
 def test_the_example_flows_are_valid() -> None:
@@ -99,3 +100,19 @@ def test_simulate_usage_errors() -> None:
     assert callflow("simulate", "flows/missing.yaml").returncode == 2
     assert callflow("simulate", "flows/inbound-ivr.yaml", "--caller", "dance").returncode == 2
     assert callflow("simulate", "flows/inbound-ivr.yaml", "--contact", "{nope").returncode == 2
+
+
+def test_say_prints_tokens_and_their_files(tmp_path: Path) -> None:
+    write_dictionary(tmp_path, "fr", ["20", "et", "1", "90", "91"])
+    result = callflow("say", "91", "--lang", "fr", "--audio", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    [line] = result.stdout.splitlines()
+    token, path = line.split("\t")
+    assert token == "91" and path.endswith("fr/clips/91.wav")
+    missing = callflow(
+        "say", "1234.50", "--lang", "ar", "--mode", "currency", "--audio", str(tmp_path)
+    )
+    assert missing.returncode == 1
+    assert "(no clip)" in missing.stdout
+    assert callflow("say", "abc", "--lang", "en").returncode == 1
+    assert "is not a number" in callflow("say", "abc", "--lang", "en").stderr
