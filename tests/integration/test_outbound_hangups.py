@@ -11,12 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.dictionaries import audio_root_with_dictionaries
 from support.harness import DialHarness, build_dial_harness, close_dial_harness
 
 from controller.simulator.audio_timeline import AudioTimeline
 from controller.simulator.callee import Callee
 
 HUMAN = AudioTimeline.parse("speech 0.2-0.9; silence")
+BALANCE = {"accountBalance": "1234.50", "dueDate": "2026-12-01", "segment": "vip", "balance": 2000}
 MACHINE = AudioTimeline.parse("speech 0-4.6 words 9; tone 4.6-5.6 1000Hz; silence")
 
 SCENARIOS: dict[str, list[tuple[str, AudioTimeline, dict[str, Any] | None]]] = {
@@ -27,8 +29,18 @@ SCENARIOS: dict[str, list[tuple[str, AudioTimeline, dict[str, Any] | None]]] = {
         ("answer", MACHINE, None),
     ],
     "all-nodes": [
-        ("answer: press 1", HUMAN, {"city": "Rabat", "firstName": "Amina"}),
-        ("answer: press 1", HUMAN, {"city": "Tanger"}),
+        (
+            "answer: press 12#; speak 2s",
+            HUMAN,
+            {
+                "city": "Rabat",
+                "firstName": "Amina",
+                "phone": "0600000001",
+                "customAttributes": BALANCE,
+            },
+        ),
+        ("answer: press 0#", HUMAN, {"city": "Tanger", "customAttributes": BALANCE}),
+        ("answer: silent; silent", HUMAN, {"customAttributes": {**BALANCE, "segment": "basic"}}),
         ("answer", MACHINE, None),
     ],
 }
@@ -50,7 +62,9 @@ def _reached(dial: DialHarness, flow_id: str) -> list[tuple[str, int]]:
 def test_hangup_at_every_node_gives_one_record(
     tmp_path: Path, flows_dir: Path, flow_id: str
 ) -> None:
-    dial = build_dial_harness(tmp_path, flows_dir)
+    # Complete dictionaries, so the spoken balance and date play and the nodes after them run.
+    audio = audio_root_with_dictionaries(tmp_path / "audio")
+    dial = build_dial_harness(tmp_path, flows_dir, audio=audio)
     try:
         reached = _reached(dial, flow_id)
         assert len(reached) >= 3, reached

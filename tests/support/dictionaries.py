@@ -33,11 +33,14 @@ def write_dictionary(root: Path, language: str, tokens: Iterable[str] | None = N
     return folder
 
 
+WORDS = ("vip", "standard", "hello", "merci")  # word-item keys the example flows use
+
+
 def audio_root_with_dictionaries(
     target: Path, languages: Iterable[str] = ("ar", "fr", "en")
 ) -> Path:
     """A copy of the repository's audio/ (its prompts) plus complete test dictionaries."""
     shutil.copytree(REPO / "audio", target, ignore=shutil.ignore_patterns("ar", "fr", "en"))
     for language in languages:
-        write_dictionary(target, language)
+        write_dictionary(target, language, {*language_module(language).TOKENS, *WORDS})
     return target

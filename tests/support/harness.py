@@ -210,19 +210,18 @@ def build_dial_harness(
 ) -> DialHarness:
     sim = simulator or Simulator(controller=("127.0.0.1", 9))  # originates carry their address
     host, port = sim.start_inbound()
-    settings = replace(
-        Settings(),
-        flows=flows_dir,
-        audio=REPO / "audio",
-        recordings=tmp_path / f"recordings-{name}",
-        records=tmp_path / f"records-{name}" / "calls.jsonl",
-        listen="127.0.0.1:0",
-        esl=f"{host}:{port}",
-        gateway="gw1",
-        command_timeout=10.0,
-        media_timeout=30.0,
-        **overrides,
-    )
+    defaults: dict[str, Any] = {
+        "flows": flows_dir,
+        "audio": REPO / "audio",
+        "recordings": tmp_path / f"recordings-{name}",
+        "records": tmp_path / f"records-{name}" / "calls.jsonl",
+        "listen": "127.0.0.1:0",
+        "esl": f"{host}:{port}",
+        "gateway": "gw1",
+        "command_timeout": 10.0,
+        "media_timeout": 30.0,
+    }
+    settings = replace(Settings(), **{**defaults, **overrides})
     watcher = CallWatcher()
     controller = runner.build(settings, observers=(watcher.on_node,), on_record=watcher.on_record)
     controller.start()
