@@ -9,6 +9,7 @@ caller hanging up, FreeSWITCH vanishing, or a bug.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
 import time
@@ -98,7 +99,8 @@ class CallServer:
         started = time.monotonic()
         # Commands are small and each waits for its reply: Nagle's algorithm would hold them
         # back for a delayed ACK (~40 ms on Linux) on every exchange.
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        with contextlib.suppress(OSError):  # a socket already closed fails in start() below
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         channel = Channel(sock, command_timeout=self.settings.command_timeout)
         record = CallRecord(callId=f"unknown-{uuidlib.uuid4()}")
         attempt = None
