@@ -69,6 +69,7 @@ class BeepResult:
     heard: bool
     after_ms: int  # from avmd_start to the beep (or to giving up), on FreeSWITCH's clock
     frequency: float | None = None
+    available: bool = True  # False: mod_avmd is not loaded, nothing was listened for
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,6 +274,11 @@ def wait_for_beep(channel: Channel, *, timeout: float) -> BeepResult:
     Event-Sequence) ignored. The wait is a series of short `sleep`s, so a beep is acted on
     within BEEP_STEP_MS (no uuid_break: one landing after a sleep ended would cut the next
     playback short). Usable after any verdict: a beep after "human" is evidence of a machine."""
+    # An application FreeSWITCH does not have hangs the call up (DESTINATION_OUT_OF_ORDER):
+    # never send avmd_start without mod_avmd.
+    if not apps.module_exists(channel, name="mod_avmd", timeout=channel.command_timeout):
+        log.warning("amd %s: mod_avmd is not loaded; not waiting for the beep", channel.uuid)
+        return BeepResult(False, 0, None, available=False)
     beeps: dict[str, Event] = {}
 
     def on_event(event: Event) -> None:

@@ -220,7 +220,11 @@ def _after_answer(call: Call, config: dict[str, Any]) -> str:
         return "onAnswer"  # "notsure" is treated as a person: never play a menu to nobody
     if amd_config["waitForBeep"]:
         beep = amd.wait_for_beep(channel, timeout=amd_config["beepTimeout"] / 1000)
-        verdict["beep"] = {"heard": beep.heard, "afterMs": beep.after_ms}
+        verdict["beep"] = {
+            "heard": beep.heard,
+            "afterMs": beep.after_ms,
+            "available": beep.available,
+        }
     return "onVoicemail"
 
 

@@ -97,7 +97,29 @@ def _show(sim: Simulator, call: SimulatedCall | None, words: list[str]) -> str:
     return "-USAGE: show channels count\n"
 
 
+# The modules of the FreeSWITCH the transcripts were recorded on (mod_amd was not among them).
+LOADED_MODULES = frozenset(
+    {
+        "mod_event_socket",
+        "mod_dptools",
+        "mod_commands",
+        "mod_loopback",
+        "mod_sofia",
+        "mod_avmd",
+        "mod_spandsp",
+        "mod_sndfile",
+        "mod_tone_stream",
+    }
+)
+
+
+def _module_exists(sim: Simulator, call: SimulatedCall | None, words: list[str]) -> str:
+    loaded = getattr(sim, "modules", LOADED_MODULES)
+    return "true" if words and words[0] in loaded else "false"
+
+
 _HANDLERS = {
+    "module_exists": _module_exists,
     "uuid_exists": _exists,
     "uuid_break": _break,
     "uuid_kill": _kill,

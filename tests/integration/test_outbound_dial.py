@@ -253,3 +253,17 @@ def test_sessions_per_second_throttle_is_recorded_as_such(tmp_path: Path, flows_
     assert refused
     assert all(r.dial["throttled"] for r in refused)
     assert throttled.controller.outbound.dialer.throttled == len(refused)
+
+
+def test_without_mod_avmd_the_beep_is_not_waited_for_and_the_call_goes_on(
+    dial: DialHarness,
+) -> None:
+    # Sending avmd_start to a FreeSWITCH without mod_avmd would hang the call up.
+    dial.simulator.modules = {"mod_event_socket", "mod_dptools", "mod_commands"}
+    dial.simulator.add_callee(
+        "0600000001", Callee.from_text("answer", audio=AudioTimeline.parse(MACHINE))
+    )
+    record = dial.call("all-nodes")
+    assert record.dial["amd"]["beep"] == {"heard": False, "afterMs": 0, "available": False}
+    assert nodes(record)[1] == "voicemail"
+    assert record.result == "voicemail"
