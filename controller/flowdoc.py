@@ -353,9 +353,6 @@ def render() -> str:
     return "\n".join(lines).rstrip("\n") + "\n\n"  # a blank line before the END marker
 
 
-# -- README section ---------------------------------------------------------------------------
-
-
 def _bounds(text: str) -> tuple[int, int]:
     start, end = text.find(BEGIN), text.find(END)
     if start < 0 or end < start:
@@ -375,9 +372,7 @@ def replace_section(text: str, body: str) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m controller.flowdoc", description="Generate the README's flow reference."
-    )
+    parser = argparse.ArgumentParser(prog="python -m controller.flowdoc")
     mode = parser.add_mutually_exclusive_group(required=True)
     mode.add_argument("--write", type=Path, metavar="FILE", help="replace the section in FILE")
     mode.add_argument("--check", type=Path, metavar="FILE", help="exit 1 if FILE is stale")

@@ -12,11 +12,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from controller.hangup_causes import HANGUP_CAUSES
+from controller.simulator.avmd import avmd, avmd_start, avmd_stop
 from controller.simulator.collect import play_and_get_digits, read
 from controller.simulator.detect import (
-    avmd,
-    avmd_start,
-    avmd_stop,
     detect_audio,
     detect_silence,
     voice_amd,
