@@ -33,7 +33,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -316,3 +316,30 @@ def wait_for_beep(channel: Channel, *, timeout: float) -> BeepResult:
         frequency = None
     at = int(beep.get("Event-Date-Timestamp") or 0)
     return BeepResult(True, max(0, at - started_us) // 1000, frequency)
+
+
+def watch_for_beep(channel: Channel, *, on_beep: Callable[[int], None]) -> bool:
+    """After a "human" verdict: keep mod_avmd listening while the flow goes on, and call
+    `on_beep(ms since the watch started)` if a voicemail beep is heard — evidence the verdict
+    was wrong, kept in the call's record. Nothing waits: the flow is not delayed, and no
+    greenlet is started (the channel's reader calls `on_beep`); avmd reports one beep and
+    FreeSWITCH removes it at hangup. False when mod_avmd is not loaded (nothing started)."""
+    if not apps.module_exists(channel, name="mod_avmd", timeout=channel.command_timeout):
+        return False
+    heard: list[int] = []
+    started_us = [0]  # set once avmd_start returns; read by the reader greenlet
+
+    def on_event(event: Event) -> None:
+        if (
+            not heard
+            and event.name == "CUSTOM"
+            and event.get("Event-Subclass") == "avmd::beep"
+            and event.get("Beep-Status") == "DETECTED"
+        ):
+            heard.append(int(event.get("Event-Date-Timestamp") or 0))
+            on_beep(max(0, heard[0] - started_us[0]) // 1000)
+
+    channel.subscribe("CUSTOM", "avmd::beep")
+    channel.listeners.append(on_event)
+    started_us[0] = apps.avmd_start(channel, timeout=channel.command_timeout)
+    return True

@@ -217,6 +217,12 @@ def _after_answer(call: Call, config: dict[str, Any]) -> str:
     }
     call.record.dial = {**(call.record.dial or {}), "amd": verdict}
     if result.verdict != "machine":
+        if amd_config["waitForBeep"]:
+            # A beep heard after a "human" verdict is evidence of a machine: recorded.
+            def late_beep(after_ms: int) -> None:
+                verdict["beepAfterVerdict"] = {"afterMs": after_ms}
+
+            verdict["watchingForBeep"] = amd.watch_for_beep(channel, on_beep=late_beep)
         return "onAnswer"  # "notsure" is treated as a person: never play a menu to nobody
     if amd_config["waitForBeep"]:
         beep = amd.wait_for_beep(channel, timeout=amd_config["beepTimeout"] / 1000)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import gevent
 import pytest
+import yaml
 from gevent import subprocess as gsubprocess
 from support.harness import DialHarness, build_dial_harness, close_dial_harness
 
@@ -267,3 +268,54 @@ def test_without_mod_avmd_the_beep_is_not_waited_for_and_the_call_goes_on(
     assert record.dial["amd"]["beep"] == {"heard": False, "afterMs": 0, "available": False}
     assert nodes(record)[1] == "voicemail"
     assert record.result == "voicemail"
+
+
+def test_a_beep_after_a_human_verdict_is_recorded_as_evidence(dial: DialHarness) -> None:
+    # A "hello", then a beep at 2 s (a machine with a short greeting): let through as a
+    # person, and the beep is kept in the record as evidence.
+    flow = {
+        "name": "beep",
+        "graph": {
+            "startNodeId": "call",
+            "nodes": [
+                {
+                    "id": "call",
+                    "type": "dial",
+                    "config": {"enableAMD": True, "amd": {"waitForBeep": True}},
+                    "outputs": {"onAnswer": "hello", "default": "end"},
+                },
+                {
+                    "id": "hello",
+                    "type": "play",
+                    "config": {
+                        "audioItems": [{"type": "audioFile", "audioId": "greeting-audio-id"}]
+                    },
+                    "outputs": {"default": "menu"},
+                },
+                {
+                    "id": "menu",
+                    "type": "dtmf",
+                    "config": {"timeout": 3000},
+                    "outputs": {"default": "end"},
+                },
+                {"id": "end", "type": "hangup"},
+            ],
+        },
+    }
+    path = dial.controller.settings.flows / "beep.yaml"
+    path.write_text(yaml.safe_dump(flow))
+    assert dial.controller.flows.load_file(path).valid
+    dial.simulator.add_callee(
+        "0600000001",
+        Callee.from_text(
+            "answer: silent",
+            audio=AudioTimeline.parse(
+                "speech 0.2-0.9; silence 0.9-2.0; tone 2.0-3.0 1000Hz; silence"
+            ),
+        ),
+    )
+    record = dial.call("beep")
+    amd = record.dial["amd"]
+    assert amd["verdict"] == "human"
+    assert amd["watchingForBeep"] is True
+    assert 0 < amd["beepAfterVerdict"]["afterMs"] < 1000
