@@ -9,6 +9,7 @@ inside the audio folder cannot lead outside it either.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 AUDIO_EXTENSIONS = (".wav", ".mp3", ".ogg")
@@ -23,8 +24,27 @@ def candidates(root: Path, audio_id: str, language: str | None) -> list[Path]:
     return [folder / f"{audio_id}{ext}" for folder in folders for ext in AUDIO_EXTENSIONS]
 
 
+_resolved: dict[tuple[Path, str, str | None], Path] = {}
+
+
 def resolve_audio(root: Path, audio_id: str, language: str | None) -> Path | None:
-    """The file an audioId plays, or None when there is none inside the root."""
+    """The file an audioId plays, or None when there is none inside the root.
+
+    Answers are remembered (every prompt of every call asks again) and checked with one
+    stat each time, so a file removed or replaced in a language folder is seen at once."""
+    key = (root, audio_id, language)
+    known = _resolved.get(key)
+    if known is not None and os.path.isfile(known):
+        return known
+    found = _resolve(root, audio_id, language)
+    if found is None:
+        _resolved.pop(key, None)
+    else:
+        _resolved[key] = found
+    return found
+
+
+def _resolve(root: Path, audio_id: str, language: str | None) -> Path | None:
     real_root = root.resolve()
     for path in candidates(root, audio_id, language):
         if path.is_file():

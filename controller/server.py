@@ -123,8 +123,9 @@ class CallServer:
             call = self._prepare(channel, record)
             if call is not None:
                 run_flow(call, self.limits, self.observers, start=call.resume_node)
-        except CallEnded:
-            record.result = record.result or "caller_hangup"
+        except CallEnded as ended:
+            record.result = record.result or (
+                "caller_hangup" if ended.by == "caller" else "disconnected")
         except CallflowError as exc:
             record.result = record.result or "error"
             record.error = record.error or f"{type(exc).__name__}: {exc}"

@@ -176,43 +176,80 @@ class FrameReader:
 # -- events -----------------------------------------------------------------------------------
 
 
+_HEADER_LINE = re.compile(r"^([^\n]*?): ([^\n]*)$", re.MULTILINE)
+
+
 class Event:
     """A FreeSWITCH event. `items` keeps every header in wire order (FreeSWITCH repeats some,
     e.g. Hangup-Cause in CHANNEL_HANGUP_COMPLETE); `headers` maps each name to its first value,
-    as switch_event_get_header does. Values are decoded; an empty value reads `_undef_`."""
+    as switch_event_get_header does. Values are decoded; an empty value reads `_undef_`.
 
-    __slots__ = ("body", "headers", "items", "name")
+    An event read off the wire is not parsed up front: it carries ~150 headers and a controller
+    reads a handful, so `get` finds the one header asked for in the raw block (the first line
+    with that name, as FreeSWITCH's lookup does) and decodes that value alone — never the
+    whole block, so an encoded newline stays inside its value. `items`/`headers` parse all."""
+
+    __slots__ = ("_block", "_headers", "_items", "body", "name")
 
     def __init__(self, items: list[tuple[str, str]], body: str | None = None) -> None:
-        headers = dict(items)
-        if len(headers) != len(items):  # a repeated header: the first value wins
-            headers = {}
-            for name, value in items:
-                headers.setdefault(name, value)
-        self.items = items
-        self.headers = headers
+        self._block: str | None = None
+        self._items: list[tuple[str, str]] | None = items
+        self._headers: dict[str, str] | None = _first_wins(items)
         self.body = body
-        self.name = headers.get("Event-Name", "")
+        self.name = self._headers.get("Event-Name", "")
+
+    @classmethod
+    def from_block(cls, block: bytes, body: str | None = None) -> Event:
+        """From a serialized header block, values still URL-encoded."""
+        event = cls.__new__(cls)
+        event._block = "\n" + _text(block)  # every header then starts after a "\n"
+        event._items = event._headers = None
+        event.body = body
+        event.name = event.get("Event-Name") or ""
+        return event
+
+    @property
+    def items(self) -> list[tuple[str, str]]:
+        if self._items is None:
+            self._items = [(n, url_decode(v)) for n, v in _HEADER_LINE.findall(self._block or "")]
+        return self._items
+
+    @property
+    def headers(self) -> dict[str, str]:
+        if self._headers is None:
+            self._headers = _first_wins(self.items)
+        return self._headers
 
     def get(self, name: str, default: str | None = None) -> str | None:
-        return self.headers.get(name, default)
+        if self._headers is not None:
+            return self._headers.get(name, default)
+        block = self._block or ""
+        key = "\n" + name + ": "
+        start = block.find(key)
+        if start < 0:
+            return default
+        start += len(key)
+        end = block.find("\n", start)
+        return url_decode(block[start:] if end < 0 else block[start:end])
 
     def variable(self, name: str, default: str | None = None) -> str | None:
         """The channel variable `name` (header `variable_<name>`)."""
-        return self.headers.get("variable_" + name, default)
+        return self.get("variable_" + name, default)
 
     def __repr__(self) -> str:
-        return f"<Event {self.name} {self.headers.get('Unique-ID', '')}>"
+        return f"<Event {self.name} {self.get('Unique-ID', '')}>"
+
+
+def _first_wins(items: list[tuple[str, str]]) -> dict[str, str]:
+    headers = dict(items)
+    if len(headers) != len(items):  # a repeated header: the first value wins
+        headers = dict(reversed(items))
+    return headers
 
 
 def _header_items(block: bytes) -> list[tuple[str, str]]:
     """`Name: value` lines, each value decoded on its own (lines without ": " are skipped)."""
-    items = []
-    for line in _text(block).split("\n"):
-        name, sep, value = line.partition(": ")
-        if sep:
-            items.append((name, _unquote(value) if "%" in value else value))
-    return items
+    return [(n, url_decode(v)) for n, v in _HEADER_LINE.findall(_text(block))]
 
 
 def parse_event_plain(data: bytes) -> Event:
@@ -225,7 +262,7 @@ def parse_event_plain(data: bytes) -> Event:
         if name != b"Content-Length" or not length.isdigit() or int(length) != len(rest):
             raise ProtocolError(f"event body without a matching Content-Length: {length_line!r}")
         body = _text(rest)
-    return Event(_header_items(head), body)
+    return Event.from_block(head, body)
 
 
 def parse_event_json(data: bytes) -> Event:
