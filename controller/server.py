@@ -17,6 +17,7 @@ import uuid as uuidlib
 from collections.abc import Callable
 from typing import Any
 
+from gevent.pool import Group
 from gevent.server import StreamServer
 
 from controller.call import Call, CallSettings
@@ -25,7 +26,7 @@ from controller.contacts import ContactDirectory
 from controller.dialer import INSTANCE_ID, Dialer, decode_state
 from controller.engine import Limits, NodeObserver, finish_record, run_flow
 from controller.esl import apps
-from controller.esl.channel import Channel
+from controller.esl.channel import CONNECT, Channel
 from controller.exceptions import CallEnded, CallflowError
 from controller.flowstore import FlowStore
 from controller.records import CallRecord, RecordWriter, Step
@@ -34,6 +35,7 @@ from controller.speech.dictionary import Dictionaries
 log = logging.getLogger("callflow.server")
 
 LISTEN_BACKLOG = 4096
+MAX_ACCEPT = 1000  # connections accepted per wake-up of the accept loop (gevent: 100)
 OVER_CAPACITY_CAUSE = "NORMAL_CIRCUIT_CONGESTION"
 NO_FLOW_CAUSE = "NO_ROUTE_DESTINATION"
 BAD_FLOW_CAUSE = "NORMAL_TEMPORARY_FAILURE"
@@ -69,6 +71,7 @@ class CallServer:
         )
         self.limits = Limits(max_steps=settings.max_steps, deadline_seconds=settings.call_deadline)
         self._server: StreamServer | None = None
+        self.calls = Group()  # one greenlet per call, owned here and stopped by stop()
 
     @property
     def address(self) -> tuple[str, int]:
@@ -77,14 +80,33 @@ class CallServer:
 
     def start(self) -> None:
         self.settings.recordings.mkdir(parents=True, exist_ok=True)
-        self._server = StreamServer(self.settings.host_port, self._handle, backlog=LISTEN_BACKLOG)
+        self._server = StreamServer(self.settings.host_port, self._handle,
+                                    backlog=LISTEN_BACKLOG, spawn=self._accepted)
+        self._server.max_accept = MAX_ACCEPT
         self._server.start()
         log.info("listening for FreeSWITCH on %s:%d", *self.address)
 
+    def _accepted(self, *call: Any) -> Any:
+        """gevent's `spawn` hook, run in the accept loop for each new connection (it is
+        called as spawn(runner, handle, close, (socket, address))): answer FreeSWITCH's
+        socket app with `connect` right here, before any other work, so a burst of calls is
+        greeted in the order it arrived; then the call runs in a greenlet of our group."""
+        sock = call[-1][0]
+        with contextlib.suppress(OSError):  # a socket already closed fails in start(), recorded
+            # The first write on a fresh socket: the buffer is empty and Nagle has nothing to
+            # hold it behind, so one send() takes all 9 bytes (sendall only if it did not).
+            sent = sock.send(CONNECT)
+            if sent < len(CONNECT):
+                sock.sendall(CONNECT[sent:])
+        return self.calls.spawn(*call)
+
     def stop(self, timeout: float = 5.0) -> None:
+        """Stop accepting; give calls in progress `timeout` seconds, then end them."""
         if self._server is not None:
-            self._server.stop(timeout=timeout)
+            self._server.stop(timeout=0)
             self._server = None
+        self.calls.join(timeout=timeout)
+        self.calls.kill(block=True, timeout=timeout)
 
     def serve_forever(self) -> None:
         if self._server is None:
@@ -95,17 +117,17 @@ class CallServer:
     # -- one call -------------------------------------------------------------------------
 
     def _handle(self, sock: Any, address: tuple[str, int]) -> None:
+        with contextlib.suppress(OSError):  # a socket already closed fails in start(), recorded
+            # Commands are small and each waits for its reply: Nagle's algorithm would hold
+            # them back for a delayed ACK (~40 ms on Linux) on every exchange.
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.active += 1
         started = time.monotonic()
-        # Commands are small and each waits for its reply: Nagle's algorithm would hold them
-        # back for a delayed ACK (~40 ms on Linux) on every exchange.
-        with contextlib.suppress(OSError):  # a socket already closed fails in start() below
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         channel = Channel(sock, command_timeout=self.settings.command_timeout)
         record = CallRecord(callId=f"unknown-{uuidlib.uuid4()}")
         attempt = None
         try:
-            channel.start(linger_seconds=self.settings.linger_seconds)
+            channel.start(linger_seconds=self.settings.linger_seconds, connect_sent=True)
             attempt = self.dialer.claim(channel.uuid) if self.dialer else None
             if attempt is not None:
                 # The answer to one of our own dials: the dialling greenlet runs the call and

@@ -49,6 +49,7 @@ from controller.exceptions import CallEnded, CommandTimeout, ESLError
 log = logging.getLogger("callflow.esl")
 
 RECV_BYTES = 65536
+CONNECT = encode_command("connect")
 SOCKET_CLOSED = "SOCKET_CLOSED"
 
 
@@ -81,10 +82,14 @@ class Channel:
 
     # -- lifecycle ------------------------------------------------------------------------
 
-    def start(self, *, linger_seconds: int, timeout: float | None = None) -> None:
-        """`connect`, `myevents`, `linger N`: after this the channel is ready for commands."""
+    def start(self, *, linger_seconds: int, timeout: float | None = None,
+              connect_sent: bool = False) -> None:
+        """`connect`, `myevents`, `linger N`: after this the channel is ready for commands.
+
+        `connect_sent`: the server already wrote `connect` as its very first act on the new
+        socket (in a burst of calls, FreeSWITCH hears back before any per-call set-up)."""
         self._reader = gevent.spawn(self._read_loop)
-        reply = self._command(encode_command("connect"), timeout)
+        reply = self._command(CONNECT, timeout, send=not connect_sent)
         self.variables = {k[9:]: v for k, v in reply.headers.items() if k.startswith("variable_")}
         self.uuid = reply.headers.get("Unique-ID", self.variables.get("uuid", ""))
         self.socket_mode = reply.headers.get("Socket-Mode", "")
@@ -203,14 +208,15 @@ class Channel:
         if self._ended.is_set():
             raise CallEnded(self.hangup_cause or SOCKET_CLOSED, by=self.hangup_by or "caller")
 
-    def _command(self, data: bytes, timeout: float | None) -> Reply:
+    def _command(self, data: bytes, timeout: float | None, *, send: bool = True) -> Reply:
         with self._command_lock:
             # The reader is gone once the socket closed: no reply could ever arrive.
             if self._closed or (self._reader is not None and self._reader.dead):
                 raise CallEnded(self.hangup_cause or SOCKET_CLOSED, by=self.hangup_by or "caller")
             self._reply = pending = AsyncResult()
             try:
-                self._sock.sendall(data)
+                if send:
+                    self._sock.sendall(data)
             except OSError:
                 self._mark_ended(SOCKET_CLOSED, "freeswitch")
                 raise CallEnded(SOCKET_CLOSED, by="freeswitch") from None
