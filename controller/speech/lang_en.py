@@ -57,7 +57,13 @@ from __future__ import annotations
 import datetime
 from decimal import Decimal
 
-from controller.speech.base import SpeechError
+from controller.speech.base import (
+    SpeechError,
+    checked_decimal,
+    checked_whole,
+    plain_digits,
+    split_amount,
+)
 
 CODE = "en"
 MAX_NUMBER = 999_999_999_999
@@ -138,34 +144,15 @@ def _cardinal(n: int) -> list[str]:
     return words
 
 
-def _whole(value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise SpeechError(f"{value!r} is not a whole number")
-    if abs(value) > MAX_NUMBER:
-        raise SpeechError(f"{value} is out of range (at most {MAX_NUMBER:,} either side of 0)")
-    return value
-
-
-def _decimal(value: object) -> Decimal:
-    if isinstance(value, bool) or not isinstance(value, int | Decimal):
-        raise SpeechError(f"{value!r} is not a number (int or Decimal)")
-    number = Decimal(value)
-    if not number.is_finite():
-        raise SpeechError(f"{value!r} is not a number")
-    if abs(number) >= MAX_NUMBER + 1:
-        raise SpeechError(f"{value} is out of range (below {MAX_NUMBER + 1:,} either side of 0)")
-    return number
-
-
 def number_words(value: int) -> list[str]:
     """1234 -> 1 thousand 2 hundred 30 4; -5 -> minus 5."""
-    value = _whole(value)
+    value = checked_whole(value, MAX_NUMBER)
     return ["minus", *_cardinal(-value)] if value < 0 else _cardinal(value)
 
 
 def decimal_words(value: Decimal) -> list[str]:
     """-12.5 -> minus 12 point 5; 0.05 -> 0 point 0 5; an integral value has no "point"."""
-    number = _decimal(value)
+    number = checked_decimal(value, MAX_NUMBER)
     if number.as_tuple().exponent < -MAX_FRACTION_DIGITS:
         raise SpeechError(f"{value} has more than {MAX_FRACTION_DIGITS} decimals")
     whole, _, fraction = format(abs(number), "f").partition(".")
@@ -175,30 +162,8 @@ def decimal_words(value: Decimal) -> list[str]:
 
 
 def digit_words(text: str) -> list[str]:
-    """ "0612" -> 0 6 1 2; "+212 ..." -> plus 2 1 2 ...; only ASCII digits after a "+"."""
-    if not isinstance(text, str):
-        raise SpeechError(f"{text!r} is not a string of digits")
-    body = text.removeprefix("+")
-    if not body or any(c not in "0123456789" for c in body):
-        raise SpeechError(f"{text!r} is not digits (an optional leading '+' then 0-9)")
-    return ["plus", *body] if text.startswith("+") else list(body)
-
-
-def _cents(amount: object) -> tuple[bool, int, int]:
-    """(negative, major, minor) of an amount with at most two (non-zero) decimals."""
-    number = _decimal(amount)
-    sign, digits, exponent = number.as_tuple()
-    assert isinstance(exponent, int)  # finite
-    if not any(digits):
-        return False, 0, 0
-    extra = -2 - exponent  # digits past the hundredths
-    if extra > 0:
-        if any(digits[-extra:]):
-            raise SpeechError(f"{amount} has more than two decimals; round it first")
-        digits, exponent = digits[:-extra], -2
-    cents = int("".join(map(str, digits)) or "0") * 10 ** (exponent + 2)
-    major, minor = divmod(cents, 100)
-    return bool(sign), major, minor
+    """ "0612" -> 0 6 1 2; "+212 ..." -> plus 2 1 2 ..."""
+    return plain_digits(text)
 
 
 def currency_words(amount: Decimal, currency: str) -> list[str]:
@@ -207,7 +172,7 @@ def currency_words(amount: Decimal, currency: str) -> list[str]:
     if names is None:
         raise SpeechError(f"no English names for currency {currency!r}")
     one, many, minor_one, minor_many = names
-    negative, major, minor = _cents(amount)
+    negative, major, minor = split_amount(amount, MAX_NUMBER)
     words = ["minus"] if negative else []
     if major or not minor:
         words += [*_cardinal(major), one if major == 1 else many]
