@@ -64,8 +64,7 @@ class CallRecord:
         # Not dataclasses.asdict: it deep-copies every value, a visible share of a call's CPU;
         # the record is serialized at once, so a shallow view is enough.
         data = {name: getattr(self, name) for name in _RECORD_FIELDS}
-        data["path"] = [{name: getattr(step, name) for name in _STEP_FIELDS}
-                        for step in self.path]
+        data["path"] = [{name: getattr(step, name) for name in _STEP_FIELDS} for step in self.path]
         return data
 
 

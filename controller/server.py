@@ -80,8 +80,9 @@ class CallServer:
 
     def start(self) -> None:
         self.settings.recordings.mkdir(parents=True, exist_ok=True)
-        self._server = StreamServer(self.settings.host_port, self._handle,
-                                    backlog=LISTEN_BACKLOG, spawn=self._accepted)
+        self._server = StreamServer(
+            self.settings.host_port, self._handle, backlog=LISTEN_BACKLOG, spawn=self._accepted
+        )
         self._server.max_accept = MAX_ACCEPT
         self._server.start()
         log.info("listening for FreeSWITCH on %s:%d", *self.address)
@@ -147,7 +148,8 @@ class CallServer:
                 run_flow(call, self.limits, self.observers, start=call.resume_node)
         except CallEnded as ended:
             record.result = record.result or (
-                "caller_hangup" if ended.by == "caller" else "disconnected")
+                "caller_hangup" if ended.by == "caller" else "disconnected"
+            )
         except CallflowError as exc:
             record.result = record.result or "error"
             record.error = record.error or f"{type(exc).__name__}: {exc}"

@@ -82,8 +82,9 @@ class Channel:
 
     # -- lifecycle ------------------------------------------------------------------------
 
-    def start(self, *, linger_seconds: int, timeout: float | None = None,
-              connect_sent: bool = False) -> None:
+    def start(
+        self, *, linger_seconds: int, timeout: float | None = None, connect_sent: bool = False
+    ) -> None:
         """`connect`, `myevents`, `linger N`: after this the channel is ready for commands.
 
         `connect_sent`: the server already wrote `connect` as its very first act on the new
