@@ -39,7 +39,7 @@ from typing import Any
 
 from controller.esl import apps
 from controller.esl.channel import Channel
-from controller.esl.protocol import Event
+from controller.esl.messages import Event
 from controller.exceptions import CallEnded, CommandTimeout, ESLError, NodeError
 
 log = logging.getLogger("callflow.amd")

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from controller.esl.channel import Channel
-from controller.esl.protocol import Event
+from controller.esl.messages import Event
 from controller.exceptions import CallEnded, ESLError, NodeError
 
 _SAFE_TOKEN = re.compile(r"^[^\s!]+$")

@@ -34,15 +34,12 @@ from gevent.event import AsyncResult
 from gevent.event import Event as Flag
 from gevent.lock import Semaphore
 
+from controller.esl.messages import Event, Reply, parse_event, parse_reply
 from controller.esl.protocol import (
-    Event,
     FrameReader,
     ProtocolError,
-    Reply,
     encode_command,
     encode_sendmsg_execute,
-    parse_event,
-    parse_reply,
 )
 from controller.exceptions import CallEnded, CommandTimeout, ESLError
 

@@ -22,16 +22,8 @@ from gevent.event import AsyncResult
 from gevent.event import Event as Flag
 from gevent.lock import Semaphore
 
-from controller.esl.protocol import (
-    Event,
-    Frame,
-    FrameReader,
-    ProtocolError,
-    Reply,
-    encode_command,
-    parse_event,
-    parse_reply,
-)
+from controller.esl.messages import Event, Reply, parse_event, parse_reply
+from controller.esl.protocol import Frame, FrameReader, ProtocolError, encode_command
 from controller.exceptions import CommandTimeout, ESLError
 
 log = logging.getLogger("callflow.esl.inbound")

@@ -1,4 +1,4 @@
-"""The ESL codec against a real FreeSWITCH's bytes (../shared/freeswitch/transcripts).
+"""The ESL codec (protocol, messages) against a real FreeSWITCH's recorded bytes (shared/).
 
 Round trip: every frame FreeSWITCH sent in the recordings is parsed and encoded again with the
 simulator-side encoders, and must come out byte-identical; every command the probe sent is
@@ -17,17 +17,14 @@ from pathlib import Path
 import pytest
 from support.shared import TRANSCRIPTS
 
+from controller.esl.messages import Event, parse_disconnect, parse_event, parse_reply
 from controller.esl.protocol import (
     GOODBYE,
-    Event,
     Frame,
     FrameReader,
     ProtocolError,
     encode_command,
     encode_sendmsg_execute,
-    parse_disconnect,
-    parse_event,
-    parse_reply,
     url_decode,
     url_encode,
 )

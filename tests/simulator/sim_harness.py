@@ -21,16 +21,8 @@ from gevent.event import Event as Flag
 from gevent.server import StreamServer
 from support.shared import TRANSCRIPTS
 
-from controller.esl.protocol import (
-    Event,
-    Frame,
-    FrameReader,
-    Reply,
-    encode_command,
-    encode_sendmsg_execute,
-    parse_event,
-    parse_reply,
-)
+from controller.esl.messages import Event, Reply, parse_event, parse_reply
+from controller.esl.protocol import Frame, FrameReader, encode_command, encode_sendmsg_execute
 from controller.simulator import Simulator
 from controller.simulator.transcript import read_transcript
 

@@ -10,7 +10,8 @@ from pathlib import Path
 
 from sim_harness import Peer, between, completes, events, flow, names, run_call
 
-from controller.esl.protocol import Event, Frame
+from controller.esl.messages import Event
+from controller.esl.protocol import Frame
 
 Wav = Callable[[str, float], str]
 

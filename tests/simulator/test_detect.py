@@ -21,7 +21,7 @@ from sim_harness import (
     run_apps,
 )
 
-from controller.esl.protocol import Event
+from controller.esl.messages import Event
 from controller.simulator import Simulator
 from controller.simulator.audio_timeline import AudioTimeline
 from controller.simulator.outcome import CallOutcome

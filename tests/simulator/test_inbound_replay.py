@@ -24,7 +24,7 @@ import pytest
 from sim_harness import Replay, compare
 from test_inbound_replay_support import compare_inbound, replay_inbound
 
-from controller.esl.protocol import parse_event
+from controller.esl.messages import parse_event
 
 B_LEG_APP = (
     "variable_current_application_data",

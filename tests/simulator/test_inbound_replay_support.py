@@ -30,7 +30,8 @@ from sim_harness import COMPARED, TRANSCRIPTS, VOLATILE_VARIABLE, Peer, Scripted
 from sim_harness import UUID as ANY_UUID
 from test_inbound_support import InboundClient, free_port, inbound_sim
 
-from controller.esl.protocol import Event, Frame, FrameReader, parse_event, parse_reply
+from controller.esl.messages import Event, parse_event, parse_reply
+from controller.esl.protocol import Frame, FrameReader
 from controller.simulator.transcript import read_transcript
 
 # -- replay -------------------------------------------------------------------------------------

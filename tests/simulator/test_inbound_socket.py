@@ -14,7 +14,7 @@ from gevent.event import Event as Event_
 from sim_harness import Peer, ScriptedController, hangup_frame
 from test_inbound_support import UUID, InboundClient, bgapi, free_port, inbound_sim, legs, start
 
-from controller.esl.protocol import Event, parse_event
+from controller.esl.messages import Event, parse_event
 from controller.simulator import Simulator
 from controller.simulator.callee import Callee
 

@@ -13,15 +13,8 @@ from typing import Any
 import gevent
 from gevent import socket as gsocket
 
-from controller.esl.protocol import (
-    Event,
-    Frame,
-    FrameReader,
-    Reply,
-    encode_command,
-    parse_event,
-    parse_reply,
-)
+from controller.esl.messages import Event, Reply, parse_event, parse_reply
+from controller.esl.protocol import Frame, FrameReader, encode_command
 from controller.simulator import Simulator
 
 SOUND_PREFIX = "/srv/switch/share/freeswitch/sounds/test"

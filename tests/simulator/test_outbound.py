@@ -10,7 +10,8 @@ import gevent
 import pytest
 from sim_harness import Peer, ScriptedController, events, hangup_frame, names, run_call
 
-from controller.esl.protocol import GOODBYE, encode_command, encode_sendmsg_execute, parse_reply
+from controller.esl.messages import parse_reply
+from controller.esl.protocol import GOODBYE, encode_command, encode_sendmsg_execute
 from controller.simulator import Simulator
 
 

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from sim_harness import compare, replay
 
-from controller.esl.protocol import parse_event
+from controller.esl.messages import parse_event
 
 RECORD_TIMES = ("variable_record_ms", "variable_record_seconds", "variable_record_samples",
                 "variable_record_file_size", "variable_record_record_file_size")  # fmt: skip

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from support.shared import TRANSCRIPTS
 
-from controller.esl.protocol import parse_event
+from controller.esl.messages import parse_event
 from controller.simulator.transcript import (
     Transcript,
     TranscriptError,

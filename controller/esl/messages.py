@@ -1,0 +1,204 @@
+"""What FreeSWITCH sends, decoded: events, command and api replies, disconnect notices.
+
+Split from `protocol` (frames, URL encoding, commands), on which it builds. An event's header
+values are URL-encoded one by one, so they are decoded one by one *after* the block is split:
+a `%0A` stays inside its value. The outbound `connect` reply is a serialized CHANNEL_DATA event
+used as the header block of a command/reply (`Reply-Text: %2BOK%0A`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+
+from controller.esl.protocol import Frame, ProtocolError, _text, url_decode
+
+# -- events -----------------------------------------------------------------------------------
+
+
+_HEADER_LINE = re.compile(r"^([^\n]*?): ([^\n]*)$", re.MULTILINE)
+
+
+class Event:
+    """A FreeSWITCH event. `items` keeps every header in wire order (FreeSWITCH repeats some,
+    e.g. Hangup-Cause in CHANNEL_HANGUP_COMPLETE); `headers` maps each name to its first value,
+    as switch_event_get_header does. Values are decoded; an empty value reads `_undef_`.
+
+    An event read off the wire is not parsed up front: it carries ~150 headers and a controller
+    reads a handful, so `get` finds the one header asked for in the raw block (the first line
+    with that name, as FreeSWITCH's lookup does) and decodes that value alone — never the
+    whole block, so an encoded newline stays inside its value. `items`/`headers` parse all."""
+
+    __slots__ = ("_block", "_headers", "_items", "body", "name")
+
+    def __init__(self, items: list[tuple[str, str]], body: str | None = None) -> None:
+        self._block: str | None = None
+        self._items: list[tuple[str, str]] | None = items
+        self._headers: dict[str, str] | None = _first_wins(items)
+        self.body = body
+        self.name = self._headers.get("Event-Name", "")
+
+    @classmethod
+    def from_block(cls, block: bytes, body: str | None = None) -> Event:
+        """From a serialized header block, values still URL-encoded."""
+        event = cls.__new__(cls)
+        event._block = "\n" + _text(block)  # every header then starts after a "\n"
+        event._items = event._headers = None
+        event.body = body
+        event.name = event.get("Event-Name") or ""
+        return event
+
+    @property
+    def items(self) -> list[tuple[str, str]]:
+        if self._items is None:
+            self._items = [(n, url_decode(v)) for n, v in _HEADER_LINE.findall(self._block or "")]
+        return self._items
+
+    @property
+    def headers(self) -> dict[str, str]:
+        if self._headers is None:
+            self._headers = _first_wins(self.items)
+        return self._headers
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        if self._headers is not None:
+            return self._headers.get(name, default)
+        block = self._block or ""
+        key = "\n" + name + ": "
+        start = block.find(key)
+        if start < 0:
+            return default
+        start += len(key)
+        end = block.find("\n", start)
+        return url_decode(block[start:] if end < 0 else block[start:end])
+
+    def variable(self, name: str, default: str | None = None) -> str | None:
+        """The channel variable `name` (header `variable_<name>`)."""
+        return self.get("variable_" + name, default)
+
+    def __repr__(self) -> str:
+        return f"<Event {self.name} {self.get('Unique-ID', '')}>"
+
+
+def _first_wins(items: list[tuple[str, str]]) -> dict[str, str]:
+    headers = dict(items)
+    if len(headers) != len(items):  # a repeated header: the first value wins
+        headers = dict(reversed(items))
+    return headers
+
+
+def _header_items(block: bytes) -> list[tuple[str, str]]:
+    """`Name: value` lines, each value decoded on its own (lines without ": " are skipped)."""
+    return [(n, url_decode(v)) for n, v in _HEADER_LINE.findall(_text(block))]
+
+
+def parse_event_plain(data: bytes) -> Event:
+    """A serialized event (switch_event_serialize): header block, optional body."""
+    head, _, rest = data.partition(b"\n\n")
+    body = None
+    if rest:
+        head, _, length_line = head.rpartition(b"\n")
+        name, _, length = length_line.partition(b": ")
+        if name != b"Content-Length" or not length.isdigit() or int(length) != len(rest):
+            raise ProtocolError(f"event body without a matching Content-Length: {length_line!r}")
+        body = _text(rest)
+    return Event.from_block(head, body)
+
+
+def parse_event_json(data: bytes) -> Event:
+    """A `text/event-json` body: one object; `_body` is the body, arrays become `ARRAY::a|:b`."""
+    try:
+        obj = json.loads(_text(data), object_pairs_hook=tuple)  # keeps order and repeats
+    except ValueError as exc:
+        raise ProtocolError(f"bad event json: {exc}") from None
+    if not isinstance(obj, tuple):
+        raise ProtocolError("event json is not an object")
+    pairs, body = list(obj), None
+    if pairs and pairs[-1][0] == "_body":
+        body = str(pairs.pop()[1])
+        if pairs and pairs[-1][0] == "Content-Length":  # added by the serializer with _body
+            pairs.pop()
+    items = [
+        (k, "ARRAY::" + "|:".join(map(str, v)) if isinstance(v, list) else str(v)) for k, v in pairs
+    ]
+    return Event(items, body)
+
+
+def parse_event(frame: Frame) -> Event | None:
+    """The event in an event frame, or None for any other frame."""
+    content_type = frame.content_type
+    if content_type == "text/event-plain":
+        return parse_event_plain(frame.body)
+    if content_type == "text/event-json":
+        return parse_event_json(frame.body)
+    return None
+
+
+# -- replies and notices ----------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Reply:
+    """A `command/reply` or `api/response`. `ok` is False for `-ERR ...` / `-USAGE ...` (an
+    unset or empty variable makes `getvar` answer `-ERR command not found`). For the connect
+    reply `headers`/`items` are the CHANNEL_DATA headers, decoded, and `text` is "+OK\\n"."""
+
+    ok: bool
+    text: str
+    content_type: str
+    headers: dict[str, str]
+    items: list[tuple[str, str]] = field(default_factory=list, repr=False)
+
+    @property
+    def job_uuid(self) -> str | None:
+        return self.headers.get("Job-UUID")
+
+
+def _is_ok(text: str) -> bool:
+    return not text.startswith(("-ERR", "-USAGE"))
+
+
+def parse_reply(frame: Frame) -> Reply | None:
+    """The reply in a command/reply or api/response frame (api: `text` is the body), or None."""
+    content_type, headers, items = frame.content_type, frame.headers, None
+    if content_type == "api/response":
+        text = _text(frame.body)
+    elif content_type != "command/reply":
+        return None
+    else:
+        if "Event-Name" in headers:  # connect: a serialized CHANNEL_DATA event
+            event = Event(_header_items(frame.raw_head))
+            headers, items = event.headers, event.items
+        text = headers.get("Reply-Text", "")
+    return Reply(_is_ok(text), text, content_type, headers, items or list(headers.items()))
+
+
+@dataclass(slots=True)
+class DisconnectNotice:
+    """disposition `linger` (hung up, events still follow), `disconnect` or "" (inbound)."""
+
+    disposition: str
+    session_uuid: str | None
+    channel_name: str | None
+    linger_time: int | None
+    message: str
+
+    @property
+    def linger(self) -> bool:
+        return self.disposition == "linger"
+
+
+def parse_disconnect(frame: Frame) -> DisconnectNotice | None:
+    if frame.content_type != "text/disconnect-notice":
+        return None
+    get = frame.headers.get
+    linger = get("Linger-Time", "")
+    number = int(linger) if linger.lstrip("-").isdigit() else None
+    return DisconnectNotice(
+        get("Content-Disposition", ""),
+        get("Controlled-Session-UUID"),
+        get("Channel-Name"),
+        number,
+        _text(frame.body),
+    )
