@@ -118,6 +118,7 @@ def measure(rate: float = RATE, seconds: float = SECONDS) -> dict[str, Any]:
                 esl=f"127.0.0.1:{port}",
                 gateway="gw1",
                 max_calls=10_000,
+                http_listen=None,
             )
             controller = runner.build(settings)
             controller.start()

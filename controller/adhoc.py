@@ -29,7 +29,8 @@ def call(
     wait: float,
     out: Any = sys.stdout,
 ) -> int:
-    settings = replace(settings, listen=settings.listen or "127.0.0.1:0")
+    # One call: no /metrics to serve, and port 8085 may belong to a running controller.
+    settings = replace(settings, listen=settings.listen or "127.0.0.1:0", http_listen=None)
     controller = runner.build(settings)
     if controller.outbound is None:
         print("callflow call: no event socket configured (esl setting)", file=sys.stderr)

@@ -84,6 +84,12 @@ def _build_parser() -> argparse.ArgumentParser:
         help="call records, JSON lines (records/calls.jsonl)",
     )
     run.add_argument("--listen", metavar="HOST:PORT", help="outbound socket (127.0.0.1:8084)")
+    run.add_argument(
+        "--http",
+        metavar="HOST:PORT",
+        dest="http_listen",
+        help="/metrics, /healthz, /readyz (127.0.0.1:8085)",
+    )
     run.set_defaults(handler=_run)
 
     simulate = commands.add_parser(
@@ -213,7 +219,8 @@ def _validate(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     overrides = {
-        name: getattr(args, name) for name in ("flows", "audio", "recordings", "records", "listen")
+        name: getattr(args, name)
+        for name in ("flows", "audio", "recordings", "records", "listen", "http_listen")
     }
     try:
         settings = load_settings(config_file=args.config, overrides=overrides)

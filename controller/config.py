@@ -47,6 +47,7 @@ class Settings:
     default_flow: str | None = None
     contacts: Path | None = None  # JSON list of contacts, looked up by caller id number
     routes: tuple[Route, ...] = field(default_factory=tuple)
+    http_listen: str | None = "127.0.0.1:8085"  # /metrics, /healthz, /readyz; "" = off
     esl: str | None = "127.0.0.1:8021"  # FreeSWITCH's event socket, for outbound calls; "" = off
     esl_password: str = "ClueCon"
     socket_address: str | None = None  # where FreeSWITCH reaches our outbound server (listen)

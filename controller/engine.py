@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from controller import metrics
 from controller.call import Call
 from controller.esl.channel import Channel
 from controller.exceptions import (
@@ -127,7 +128,10 @@ def _run_node(call: Call, node: Node, observers: tuple[NodeObserver, ...]) -> No
         log.exception("call %s: node %s (%s) failed", call.id, node.id, node.type)
         output, step.error = ERROR_OUTPUT, f"internal error: {type(exc).__name__}: {exc}"
     finally:
-        step.durationMs = int((time.monotonic() - started) * 1000)
+        elapsed = time.monotonic() - started
+        step.durationMs = int(elapsed * 1000)
+        metrics.NODE_SECONDS.labels(node.type).observe(elapsed)
+    metrics.NODES.labels(call.flow.id, node.type, output or "end").inc()
     if node_type.terminal:
         return None
     step.output = output

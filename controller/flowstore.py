@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from controller import metrics
 from controller.config import Route
 from controller.flows.loader import LoadResult, discover, flow_id_for, load_flow_file
 from controller.flows.model import Flow
@@ -83,6 +84,7 @@ class FlowStore:
         if result.flow is not None:
             self._versions[(flow_id, result.flow.version)] = result.flow
         if result.flow is None:
+            metrics.FLOW_LOAD_FAILURES.labels(flow_id).inc()
             messages = [p.as_text() for p in result.errors]
             entry.rejected = messages
             if entry.serving is not None:

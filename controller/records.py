@@ -18,6 +18,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from controller import metrics
+
 log = logging.getLogger("callflow.records")
 
 
@@ -91,6 +93,7 @@ class RecordWriter:
         return self._file
 
     def write(self, record: CallRecord) -> bool:
+        metrics.CALLS.labels(record.flowId or "none", record.result or "none").inc()
         line = json.dumps(record.as_dict(), ensure_ascii=False, default=str) + "\n"
         with self._lock:
             try:
@@ -99,6 +102,7 @@ class RecordWriter:
                 handle.flush()
             except OSError as exc:
                 self.failed += 1
+                metrics.RECORDS_FAILED.inc()
                 log.error(
                     "cannot write call record to %s (%s); record follows: %s",
                     self.path,
@@ -108,6 +112,7 @@ class RecordWriter:
                 self._file = None
                 return False
             self.written += 1
+            metrics.RECORDS_WRITTEN.inc()
             return True
 
     def close(self) -> None:

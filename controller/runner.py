@@ -17,6 +17,7 @@ from controller.config import Settings
 from controller.dialer import Dialer
 from controller.esl.inbound import EventSocketClient
 from controller.flowstore import FlowStore
+from controller.http import HttpServer
 from controller.outbound import OutboundCalls
 from controller.records import RecordWriter
 from controller.server import CallServer
@@ -58,10 +59,22 @@ class Controller:
     server: CallServer
     esl: EventSocketClient | None = None
     outbound: OutboundCalls | None = None
+    http: HttpServer | None = None
+
+    def readiness(self) -> dict[str, bool]:
+        """/readyz: flows loaded, and FreeSWITCH's event socket up when one is configured."""
+        checks = {"flows": any(self.flows.get(f) for f in self.flows.flow_ids)}
+        if self.esl is not None:
+            checks["event_socket"] = self.esl.connected
+        return checks
 
     def start(self) -> None:
         """Listen for FreeSWITCH's sockets, then connect to its event socket for dialling."""
         self.server.start()
+        http = _address(self.settings.http_listen)
+        if http is not None:
+            self.http = HttpServer(http, ready=self.readiness)
+            self.http.start()
         if self.esl is not None and self.outbound is not None:
             socket_address = _address(self.settings.socket_address) or self.server.address
             self.outbound.dialer.socket_address = socket_address
@@ -72,6 +85,8 @@ class Controller:
         if self.outbound is not None:
             self.outbound.stop(timeout=drain_seconds)
         self.server.stop(timeout=drain_seconds)
+        if self.http is not None:
+            self.http.stop()
         if self.esl is not None:
             self.esl.close()
         self.records.close()

@@ -20,6 +20,7 @@ from typing import Any
 from gevent.pool import Group
 from gevent.server import StreamServer
 
+from controller import metrics
 from controller.call import Call, CallSettings
 from controller.config import Settings
 from controller.contacts import ContactDirectory
@@ -123,6 +124,7 @@ class CallServer:
             # them back for a delayed ACK (~40 ms on Linux) on every exchange.
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.active += 1
+        metrics.CALLS_ACTIVE.inc()
         started = time.monotonic()
         channel = Channel(sock, command_timeout=self.settings.command_timeout)
         record = CallRecord(callId=f"unknown-{uuidlib.uuid4()}")
@@ -161,6 +163,7 @@ class CallServer:
         finally:
             if attempt is not None:
                 self.active -= 1
+                metrics.CALLS_ACTIVE.dec()
                 channel.close()
             else:
                 self._finish(channel, record, started)
@@ -266,6 +269,7 @@ class CallServer:
             log.debug("call %s: final hangup: %s", record.callId, exc)
         finish_record(record, channel, started)
         self.active -= 1  # the call is over; only its bookkeeping remains
+        metrics.CALLS_ACTIVE.dec()
         # The record is written before the socket closes: whoever sees the call end (the
         # simulator, a test, FreeSWITCH's CDR) can already find it.
         self.records.write(record)

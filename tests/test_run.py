@@ -10,27 +10,39 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.error import HTTPError
+from urllib.request import urlopen
+
+import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 START_TIMEOUT = 30.0
 
 
-def _wait_for_port(process: subprocess.Popen[str]) -> int:
+def _wait_for_ports(process: subprocess.Popen[str]) -> dict[str, int]:
+    """The ports the controller logs it listens on: FreeSWITCH's socket, then HTTP."""
     selector = selectors.DefaultSelector()
     assert process.stderr is not None
     selector.register(process.stderr, selectors.EVENT_READ)
     deadline = time.monotonic() + START_TIMEOUT
-    seen = []
-    while time.monotonic() < deadline:
+    seen: list[str] = []
+    ports: dict[str, int] = {}
+    while time.monotonic() < deadline and len(ports) < 2:
         if not selector.select(timeout=deadline - time.monotonic()):
             break
         line = process.stderr.readline()
         if not line:
             break
         seen.append(line)
-        match = re.search(r"listening for FreeSWITCH on [\d.]+:(\d+)", line)
-        if match:
-            return int(match.group(1))
+        for name, pattern in (
+            ("socket", r"listening for FreeSWITCH on [\d.]+:(\d+)"),
+            ("http", r"metrics and health on http://[\d.]+:(\d+)/"),
+        ):
+            match = re.search(pattern, line)
+            if match:
+                ports[name] = int(match.group(1))
+    if len(ports) == 2:
+        return ports
     raise AssertionError(f"controller did not start: {''.join(seen)}")
 
 
@@ -44,6 +56,8 @@ def test_run_serves_a_call_from_the_simulator_and_stops_on_sigterm(tmp_path: Pat
             "run",
             "--listen",
             "127.0.0.1:0",
+            "--http",
+            "127.0.0.1:0",
             "--records",
             str(records),
             "--recordings",
@@ -55,7 +69,8 @@ def test_run_serves_a_call_from_the_simulator_and_stops_on_sigterm(tmp_path: Pat
         text=True,
     )
     try:
-        port = _wait_for_port(process)
+        ports = _wait_for_ports(process)
+        port = ports["socket"]
         result = subprocess.run(
             [
                 sys.executable,
@@ -82,6 +97,21 @@ def test_run_serves_a_call_from_the_simulator_and_stops_on_sigterm(tmp_path: Pat
         record = json.loads(line)
         assert record["result"] == "completed"
         assert Path(record["recordings"][0]).parent == tmp_path / "recordings"
+        http = f"http://127.0.0.1:{ports['http']}"
+        metrics = urlopen(f"{http}/metrics", timeout=10).read().decode()
+        assert 'callflow_calls_total{flow="inbound-ivr",result="completed"} 1.0' in metrics
+        assert (
+            'callflow_node_executions_total{flow="inbound-ivr",output="onComplete",type="record"}'
+            in metrics
+        )
+        assert json.loads(urlopen(f"{http}/healthz", timeout=10).read()) == {"status": "ok"}
+        with pytest.raises(HTTPError) as not_ready:  # no FreeSWITCH event socket here
+            urlopen(f"{http}/readyz", timeout=10)
+        assert not_ready.value.code == 503
+        assert json.loads(not_ready.value.read())["checks"] == {
+            "flows": True,
+            "event_socket": False,
+        }
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0

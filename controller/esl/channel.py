@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 import uuid
 from collections import deque
 from collections.abc import Callable
@@ -34,6 +35,7 @@ from gevent.event import AsyncResult
 from gevent.event import Event as Flag
 from gevent.lock import Semaphore
 
+from controller import metrics
 from controller.esl.messages import Event, Reply, parse_event, parse_reply
 from controller.esl.protocol import (
     FrameReader,
@@ -143,7 +145,10 @@ class Channel:
             )
             self._expect_ok(reply, f"execute {app}")
             try:
-                return done.get(timeout=timeout)
+                started = time.monotonic()
+                event = done.get(timeout=timeout)
+                metrics.COMMAND_SECONDS.labels(app).observe(time.monotonic() - started)
+                return event
             except gevent.Timeout:
                 self._break()
                 raise CommandTimeout(f"{app} did not complete within {timeout:g} s") from None

@@ -22,6 +22,7 @@ from gevent.event import AsyncResult
 from gevent.event import Event as Flag
 from gevent.lock import Semaphore
 
+from controller import metrics
 from controller.esl.messages import Event, Reply, parse_event, parse_reply
 from controller.esl.protocol import Frame, FrameReader, ProtocolError, encode_command
 from controller.exceptions import CommandTimeout, ESLError
@@ -129,6 +130,7 @@ class EventSocketClient:
             if self._stopped:
                 return
             self.reconnects += 1
+            metrics.ESL_RECONNECTS.inc()
             gevent.sleep(delay)
             delay = min(delay * 2, BACKOFF_MAX)
 
@@ -152,6 +154,7 @@ class EventSocketClient:
         sock.settimeout(None)
         self.last_error = None
         self._connected.set()
+        metrics.ESL_CONNECTED.set(1)
         log.info("connected to FreeSWITCH's event socket at %s", self._where())
 
     def _read_frame(self) -> Frame:
@@ -216,6 +219,7 @@ class EventSocketClient:
     def _drop(self, reason: str) -> None:
         """Forget the connection; fail whatever was waiting on it."""
         self._connected.clear()
+        metrics.ESL_CONNECTED.set(0)
         sock, self._sock = self._sock, None
         if sock is not None:
             with contextlib.suppress(OSError):

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
-from controller import amd
+from controller import amd, metrics
 from controller.dialer import DialRequest
 from controller.exceptions import CallHandedOff, NodeError
 from controller.nodes.base import template_strings
@@ -216,6 +216,8 @@ def _after_answer(call: Call, config: dict[str, Any]) -> str:
         "words": result.words,
     }
     call.record.dial = {**(call.record.dial or {}), "amd": verdict}
+    metrics.AMD_VERDICTS.labels(result.verdict, result.reason).inc()
+    metrics.AMD_SECONDS.observe(result.decision_ms / 1000)
     if result.verdict != "machine":
         if amd_config["waitForBeep"]:
             # A beep heard after a "human" verdict is evidence of a machine: recorded.
@@ -253,6 +255,16 @@ def run(call: Call, config: dict[str, Any]) -> str:
         "ringMs": outcome.ring_ms,
         "throttled": outcome.throttled,
     }
+    cause = (
+        "HANDED_OFF"
+        if outcome.handed_off
+        else "ANSWERED"
+        if outcome.channel
+        else outcome.cause or "UNSPECIFIED"
+    )
+    metrics.DIALS.labels(cause).inc()
+    if outcome.throttled:
+        metrics.DIALS_THROTTLED.inc()
     if outcome.handed_off:
         raise CallHandedOff(f"call {outcome.uuid} is handled by another callflow process")
     if outcome.channel is None:

@@ -217,6 +217,7 @@ def build_dial_harness(
         "records": tmp_path / f"records-{name}" / "calls.jsonl",
         "listen": "127.0.0.1:0",
         "esl": f"{host}:{port}",
+        "http_listen": None,
         "gateway": "gw1",
         "command_timeout": 10.0,
         "media_timeout": 30.0,

@@ -1,0 +1,91 @@
+"""Prometheus metrics: what operators watch. Labels stay bounded — flow ids, node types,
+outputs, hangup causes, results — never call uuids or phone numbers.
+
+One registry for the process (`REGISTRY`), served at /metrics by `controller.http`. The
+metrics are updated where the thing happens, once: records in `RecordWriter.write`, nodes in
+the engine, commands in the channel, dials in the dial node.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+
+CALLS_ACTIVE = Gauge(
+    "callflow_calls_active", "Calls in progress on this controller.", registry=REGISTRY
+)
+CALLS = Counter(
+    "callflow_calls_total",
+    "Calls ended, by flow and final result.",
+    ["flow", "result"],
+    registry=REGISTRY,
+)
+RECORDS_WRITTEN = Counter(
+    "callflow_records_written_total", "Call records written to the records file.", registry=REGISTRY
+)
+RECORDS_FAILED = Counter(
+    "callflow_records_failed_total",
+    "Call records the file refused (logged instead).",
+    registry=REGISTRY,
+)
+NODES = Counter(
+    "callflow_node_executions_total",
+    "Node runs, by flow, node type and output.",
+    ["flow", "type", "output"],
+    registry=REGISTRY,
+)
+NODE_SECONDS = Histogram(
+    "callflow_node_duration_seconds",
+    "How long nodes run, by node type.",
+    ["type"],
+    registry=REGISTRY,
+    buckets=(0.005, 0.02, 0.1, 0.5, 1, 2, 5, 10, 30, 60, 300),
+)
+COMMAND_SECONDS = Histogram(
+    "callflow_esl_command_duration_seconds",
+    "Dialplan applications from sendmsg to their completion.",
+    ["app"],
+    registry=REGISTRY,
+    buckets=(0.005, 0.02, 0.1, 0.5, 1, 2, 5, 10, 30, 60, 300),
+)
+DIALS = Counter(
+    "callflow_dial_outcomes_total",
+    "Dials, by FreeSWITCH hangup cause "
+    "(ANSWERED when answered here, HANDED_OFF when another controller has it).",
+    ["cause"],
+    registry=REGISTRY,
+)
+DIALS_THROTTLED = Counter(
+    "callflow_dials_throttled_total",
+    "Dials refused by FreeSWITCH's sessions-per-second throttle.",
+    registry=REGISTRY,
+)
+AMD_VERDICTS = Counter(
+    "callflow_amd_verdicts_total",
+    "Answering-machine detection verdicts.",
+    ["verdict", "reason"],
+    registry=REGISTRY,
+)
+AMD_SECONDS = Histogram(
+    "callflow_amd_decision_seconds",
+    "From answer to the AMD verdict.",
+    registry=REGISTRY,
+    buckets=(0.5, 1, 1.5, 2, 2.5, 3, 4, 5, 7, 10),
+)
+FLOW_LOAD_FAILURES = Counter(
+    "callflow_flow_load_failures_total",
+    "Flow files rejected at load or reload (invalid).",
+    ["flow"],
+    registry=REGISTRY,
+)
+ESL_CONNECTED = Gauge(
+    "callflow_event_socket_connected",
+    "1 while the event-socket connection to FreeSWITCH is up.",
+    registry=REGISTRY,
+)
+ESL_RECONNECTS = Counter(
+    "callflow_event_socket_reconnects_total",
+    "Reconnection attempts to FreeSWITCH's event socket.",
+    registry=REGISTRY,
+)
