@@ -43,6 +43,7 @@ class Settings:
     command_timeout: float = 5.0
     media_timeout: float = 600.0
     max_steps: int = 1000
+    shutdown_grace: float = 30.0  # on SIGTERM, how long calls in progress may finish
     call_deadline: float = 4 * 3600.0
     default_flow: str | None = None
     contacts: Path | None = None  # JSON list of contacts, looked up by caller id number

@@ -137,6 +137,11 @@ def run(settings: Settings) -> int:
     for signum in (signal.SIGTERM, signal.SIGINT):
         gevent.signal_handler(signum, stopping.set)
     stopping.wait()
-    log.info("stopping: %d call(s) in progress", controller.server.active)
-    controller.stop()
+    log.info(
+        "stopping: %d call(s) in progress, %g s to finish",
+        controller.server.active,
+        settings.shutdown_grace,
+    )
+    controller.stop(drain_seconds=settings.shutdown_grace)
+    log.info("stopped; %d record(s) written", controller.records.written)
     return 0

@@ -17,6 +17,7 @@ import uuid as uuidlib
 from collections.abc import Callable
 from typing import Any
 
+from gevent import GreenletExit
 from gevent.pool import Group
 from gevent.server import StreamServer
 
@@ -41,6 +42,9 @@ OVER_CAPACITY_CAUSE = "NORMAL_CIRCUIT_CONGESTION"
 NO_FLOW_CAUSE = "NO_ROUTE_DESTINATION"
 BAD_FLOW_CAUSE = "NORMAL_TEMPORARY_FAILURE"
 HANGUP_COMPLETE_WAIT = 2.0
+SHUTDOWN_CAUSE = "SYSTEM_SHUTDOWN"
+KILL_GRACE = 10.0  # time for ended calls to hang up and write their records
+END_CAUSE = "NORMAL_CLEARING"
 
 
 class CallServer:
@@ -108,7 +112,8 @@ class CallServer:
             self._server.stop(timeout=0)
             self._server = None
         self.calls.join(timeout=timeout)
-        self.calls.kill(block=True, timeout=timeout)
+        # Calls still running are ended: each hangs up (SYSTEM_SHUTDOWN) and writes its record.
+        self.calls.kill(block=True, timeout=KILL_GRACE)
 
     def serve_forever(self) -> None:
         if self._server is None:
@@ -160,6 +165,9 @@ class CallServer:
             log.exception("call %s failed", record.callId)
             record.result = "error"
             record.error = f"internal error: {type(exc).__name__}: {exc}"
+        except GreenletExit:  # stop() ran out of grace: hang up properly, keep the record
+            record.result = record.result or "shutdown"
+            record.error = record.error or "the controller stopped before the call ended"
         finally:
             if attempt is not None:
                 self.active -= 1
@@ -263,7 +271,7 @@ class CallServer:
     def _finish(self, channel: Channel, record: CallRecord, started: float) -> None:
         try:
             if not channel.ended:
-                channel.hangup("NORMAL_CLEARING")
+                channel.hangup(SHUTDOWN_CAUSE if record.result == "shutdown" else END_CAUSE)
             channel.wait_hangup_complete(HANGUP_COMPLETE_WAIT)
         except CallflowError as exc:
             log.debug("call %s: final hangup: %s", record.callId, exc)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import selectors
 import signal
@@ -13,7 +14,10 @@ from pathlib import Path
 from urllib.error import HTTPError
 from urllib.request import urlopen
 
+import gevent
 import pytest
+
+from controller.simulator import Simulator
 
 REPO = Path(__file__).resolve().parent.parent
 START_TIMEOUT = 30.0
@@ -115,3 +119,57 @@ def test_run_serves_a_call_from_the_simulator_and_stops_on_sigterm(tmp_path: Pat
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0
+
+
+def test_sigterm_ends_calls_in_progress_with_a_record_each(tmp_path: Path) -> None:
+    flows = tmp_path / "flows"
+    flows.mkdir()
+    (flows / "wait.yaml").write_text(
+        "name: Wait\ngraph:\n  startNodeId: menu\n  nodes:\n"
+        "    - {id: menu, type: dtmf, config: {timeout: 60000}, outputs: {default: end}}\n"
+        "    - {id: end, type: hangup}\n"
+    )
+    records = tmp_path / "calls.jsonl"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "controller.cli",
+            "run",
+            "--listen",
+            "127.0.0.1:0",
+            "--http",
+            "127.0.0.1:0",
+            "--flows",
+            str(flows),
+            "--records",
+            str(records),
+        ],
+        cwd=REPO,
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ, "CALLFLOW_SHUTDOWN_GRACE": "0.5", "CALLFLOW_ESL": ""},
+    )
+    simulator = Simulator(("127.0.0.1", _wait_for_ports(process)["socket"]), clock="real")
+    try:
+        calls = [
+            simulator.place_call("silent", variables={"callflow_flow": "wait"}) for _ in range(3)
+        ]
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not all(
+            "play_and_get_digits" in c.outcome.app_names for c in calls
+        ):
+            gevent.sleep(0.05)  # bounded: until every call waits in its menu
+        process.send_signal(signal.SIGTERM)
+        outcomes = [c.wait(30, until="hangup") for c in calls]
+        assert process.wait(timeout=30) == 0
+    finally:
+        simulator.close()
+        if process.poll() is None:
+            process.kill()
+    assert [(o.hangup_cause, o.hangup_by) for o in outcomes] == [
+        ("SYSTEM_SHUTDOWN", "controller")
+    ] * 3
+    written = [json.loads(line) for line in records.read_text().splitlines()]
+    assert sorted(r["result"] for r in written) == ["shutdown"] * 3

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import time
 import uuid
 from collections import deque
@@ -49,6 +50,7 @@ log = logging.getLogger("callflow.esl")
 
 RECV_BYTES = 65536
 CONNECT = encode_command("connect")
+_CAUSE = re.compile(r"^[A-Z_]{3,40}$")
 SOCKET_CLOSED = "SOCKET_CLOSED"
 
 
@@ -176,11 +178,13 @@ class Channel:
         """Hang up with `cause` and wait until FreeSWITCH reports the hangup."""
         if self.ended:
             return
+        if not _CAUSE.match(cause):
+            raise ESLError(f"not a hangup cause: {cause!r}")
         self.hangup_by = self.hangup_by or "controller"
-        reply = self._command(
-            encode_command("sendmsg", {"call-command": "hangup", "hangup-cause": cause}), timeout
-        )
-        self._expect_ok(reply, "hangup")
+        # `api uuid_kill`, not `sendmsg hangup`: FreeSWITCH reads a sendmsg only after the
+        # event-locked application in progress ends (a call stopped mid-prompt would wait for
+        # the prompt), while an api command acts at once.
+        self.api(f"uuid_kill {self.uuid} {cause}", timeout=timeout)
         self._ended.wait(timeout or self.command_timeout)
 
     # -- digits -----------------------------------------------------------------------------
