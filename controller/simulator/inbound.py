@@ -53,7 +53,7 @@ from controller.esl.serialize import (
     encode_disconnect_notice,
 )
 from controller.simulator.commands import LOG_LEVELS, _filter, _nixevent
-from controller.simulator.events import SimEvent, event_name
+from controller.simulator.events import SimEvent
 from controller.simulator.inbound_api import inbound_api
 from controller.simulator.originate import Result
 from controller.simulator.subscription import Subscription
@@ -217,27 +217,10 @@ class InboundConnection:
     # -- commands -------------------------------------------------------------------------
 
     def _event(self, words: list[str]) -> None:
-        sub = self.subscription
-        keys = 0
-        custom = False
-        for index, word in enumerate(words):
-            if index == 0 and word.lower() in ("plain", "json", "xml"):
-                sub.format = word.lower()
-                continue
-            if custom:
-                sub.subclasses.add(word)
-                continue
-            name = event_name(word)
-            if name is None:
-                continue
-            keys += 1
-            sub.names.add(name)
-            custom = custom or name == "CUSTOM"
-        if not keys:
+        if not self.subscription.add_events(words):
             self.reply("-ERR no keywords supplied")
             return
-        sub.enabled = True
-        self.reply(f"+OK event listener enabled {sub.format}")
+        self.reply(f"+OK event listener enabled {self.subscription.format}")
 
     def _myevents(self, command: str) -> None:
         sub = self.subscription

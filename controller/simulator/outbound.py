@@ -35,7 +35,7 @@ from controller.esl.serialize import (
     encode_disconnect_notice,
 )
 from controller.simulator.commands import dispatch
-from controller.simulator.events import SimEvent, event_name
+from controller.simulator.events import SimEvent
 from controller.simulator.subscription import Subscription
 
 if TYPE_CHECKING:
@@ -232,25 +232,8 @@ class Connection:
 
     def event_command(self, words: list[str]) -> None:
         """`event [plain|json|xml] NAME...` (CUSTOM: the words after it are subclasses)."""
-        sub = self.subscription
-        keys = 0
-        custom = False
-        for index, word in enumerate(words):
-            if index == 0 and word.lower() in ("plain", "json", "xml"):
-                sub.format = word.lower()
-                continue
-            if custom:
-                sub.subclasses.add(word)
-                continue
-            name = event_name(word)
-            if name is None:
-                continue
-            keys += 1
-            sub.names.add(name)
-            custom = custom or name == "CUSTOM"
-        if not keys:
+        if not self.subscription.add_events(words):
             self.reply("-ERR no keywords supplied")
             return
-        sub.enabled = True
         self.call.sim.listen(self)
-        self.reply(f"+OK event listener enabled {sub.format}")
+        self.reply(f"+OK event listener enabled {self.subscription.format}")

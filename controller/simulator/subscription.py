@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from controller.simulator.events import SimEvent
+from controller.simulator.events import SimEvent, event_name
 
 MYEVENTS = frozenset(
     [
@@ -54,6 +54,28 @@ class Subscription:
         self.subclasses: set[str] = set()
         self.format = "plain"
         self.filters: list[tuple[str, str]] = []
+
+    def add_events(self, words: list[str]) -> bool:
+        """`event [plain|json|xml] NAME...` (after CUSTOM, the words are subclasses), on the
+        outbound and the inbound socket alike. False when no event name was given."""
+        keys = 0
+        custom = False
+        for index, word in enumerate(words):
+            if index == 0 and word.lower() in ("plain", "json", "xml"):
+                self.format = word.lower()
+                continue
+            if custom:
+                self.subclasses.add(word)
+                continue
+            name = event_name(word)
+            if name is None:
+                continue
+            keys += 1
+            self.names.add(name)
+            custom = custom or name == "CUSTOM"
+        if keys:
+            self.enabled = True
+        return bool(keys)
 
     def wants_name(self, name: str) -> bool:
         """Cheap pre-check (before an event is built)."""
