@@ -59,6 +59,54 @@ def _us(seconds: float) -> str:
     return str(int(seconds * 1_000_000)) if seconds else "0"
 
 
+def caller_profile(
+    prefix: str,
+    *,
+    direction: str,
+    dialplan: str,
+    caller_id_name: str,
+    caller_id_number: str,
+    orig_caller_id_number: str,
+    callee_id_name: str | None,
+    callee_id_number: str,
+    ani: str,
+    destination: str,
+    uuid: str,
+    source: str,
+    context: str,
+    name: str,
+    created: float,
+    answered: float,
+    progress: float,
+    hangup: float,
+    keep_empty: bool,
+) -> list[tuple[str, str]]:
+    """switch_caller_profile_event_set_data: a caller profile's headers under `prefix`
+    (Caller-, Other-Leg-, ...). A None field is never written; `keep_empty`: write empty
+    values too (an answered socket leg) rather than leave them out (an originated leg)."""
+    created_us = _us(created)
+    fields = [
+        ("Direction", direction), ("Logical-Direction", direction), ("Dialplan", dialplan),
+        ("Caller-ID-Name", caller_id_name), ("Caller-ID-Number", caller_id_number),
+        ("Orig-Caller-ID-Number", orig_caller_id_number), ("Callee-ID-Name", callee_id_name),
+        ("Callee-ID-Number", callee_id_number), ("ANI", ani),
+        ("Destination-Number", destination), ("Unique-ID", uuid), ("Source", source),
+        ("Context", context), ("Channel-Name", name), ("Profile-Index", "1"),
+        ("Profile-Created-Time", created_us), ("Channel-Created-Time", created_us),
+        ("Channel-Answered-Time", _us(answered)), ("Channel-Progress-Time", _us(progress)),
+        ("Channel-Progress-Media-Time", "0"), ("Channel-Hangup-Time", _us(hangup)),
+        ("Channel-Transfer-Time", "0"), ("Channel-Resurrect-Time", "0"),
+        ("Channel-Bridged-Time", "0"), ("Channel-Last-Hold", "0"), ("Channel-Hold-Accum", "0"),
+        ("Screen-Bit", "true"), ("Privacy-Hide-Name", "false"),
+        ("Privacy-Hide-Number", "false"),
+    ]  # fmt: skip
+    return [
+        (f"{prefix}-{key}", value)
+        for key, value in fields
+        if value is not None and (keep_empty or value)
+    ]
+
+
 def stamp(seconds: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(seconds))
 
@@ -123,38 +171,14 @@ class ChannelState:
 
     def profile(self, prefix: str) -> list[tuple[str, str]]:
         """The caller profile (switch_caller_profile_event_set_data) under `prefix`."""
-        created = _us(self.created)
-        fields = [
-            ("Direction", self.direction),
-            ("Logical-Direction", self.direction),
-            ("Dialplan", "xml"),
-            ("Caller-ID-Name", self.caller_id_name),
-            ("Caller-ID-Number", self.caller_id_number),
-            ("Orig-Caller-ID-Number", self.caller_id_number),
-            ("Callee-ID-Number", self.caller_id_number),
-            ("ANI", self.caller_id_number),
-            ("Destination-Number", self.destination),
-            ("Unique-ID", self.uuid),
-            ("Source", self.source),
-            ("Context", self.context),
-            ("Channel-Name", self.name),
-            ("Profile-Index", "1"),
-            ("Profile-Created-Time", created),
-            ("Channel-Created-Time", created),
-            ("Channel-Answered-Time", _us(self.answered_at)),
-            ("Channel-Progress-Time", "0"),
-            ("Channel-Progress-Media-Time", "0"),
-            ("Channel-Hangup-Time", _us(self.hangup_at)),
-            ("Channel-Transfer-Time", "0"),
-            ("Channel-Resurrect-Time", "0"),
-            ("Channel-Bridged-Time", "0"),
-            ("Channel-Last-Hold", "0"),
-            ("Channel-Hold-Accum", "0"),
-            ("Screen-Bit", "true"),
-            ("Privacy-Hide-Name", "false"),
-            ("Privacy-Hide-Number", "false"),
-        ]
-        return [(f"{prefix}-{name}", value) for name, value in fields]
+        number = self.caller_id_number
+        return caller_profile(
+            prefix, direction=self.direction, dialplan="xml", caller_id_name=self.caller_id_name,
+            caller_id_number=number, orig_caller_id_number=number, callee_id_name=None,
+            callee_id_number=number, ani=number, destination=self.destination, uuid=self.uuid,
+            source=self.source, context=self.context, name=self.name, created=self.created,
+            answered=self.answered_at, progress=0.0, hangup=self.hangup_at, keep_empty=True,
+        )  # fmt: skip
 
     def basic(self) -> list[tuple[str, str]]:
         """switch_channel_event_set_basic_data, then the caller profile."""

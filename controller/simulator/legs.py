@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 from gevent.event import Event
 
 from controller.simulator.callee import destination_number
-from controller.simulator.channel_state import ChannelState, Variables, stamp
+from controller.simulator.channel_state import ChannelState, Variables, caller_profile, stamp
 from controller.simulator.events import SimEvent
 
 if TYPE_CHECKING:
@@ -96,43 +96,16 @@ class LegState(ChannelState):
     # -- header blocks -------------------------------------------------------------------
 
     def profile(self, prefix: str) -> list[tuple[str, str]]:
-        created = str(int(self.created * 1_000_000))
-
-        def us(at: float) -> str:
-            return str(int(at * 1_000_000)) if at else "0"
-
-        fields = [
-            ("Direction", self.direction),
-            ("Logical-Direction", self.direction),
-            ("Dialplan", self.dialplan),
-            ("Caller-ID-Name", self.caller_id_name),
-            ("Caller-ID-Number", self.caller_id_number),
-            ("Orig-Caller-ID-Number", self.orig_caller_id_number),
-            ("Callee-ID-Name", self.callee_id_name),
-            ("Callee-ID-Number", self.callee_id_number),
-            ("ANI", self.ani),
-            ("Destination-Number", self.destination),
-            ("Unique-ID", self.uuid),
-            ("Source", self.source),
-            ("Context", self.context),
-            ("Channel-Name", self.name),
-            ("Profile-Index", "1"),
-            ("Profile-Created-Time", created),
-            ("Channel-Created-Time", created),
-            ("Channel-Answered-Time", us(self.answered_at)),
-            ("Channel-Progress-Time", us(self.progress_at)),
-            ("Channel-Progress-Media-Time", "0"),
-            ("Channel-Hangup-Time", us(self.hangup_at)),
-            ("Channel-Transfer-Time", "0"),
-            ("Channel-Resurrect-Time", "0"),
-            ("Channel-Bridged-Time", "0"),
-            ("Channel-Last-Hold", "0"),
-            ("Channel-Hold-Accum", "0"),
-            ("Screen-Bit", "true"),
-            ("Privacy-Hide-Name", "false"),
-            ("Privacy-Hide-Number", "false"),
-        ]
-        return [(f"{prefix}-{name}", value) for name, value in fields if value]
+        return caller_profile(
+            prefix, direction=self.direction, dialplan=self.dialplan,
+            caller_id_name=self.caller_id_name, caller_id_number=self.caller_id_number,
+            orig_caller_id_number=self.orig_caller_id_number,
+            callee_id_name=self.callee_id_name, callee_id_number=self.callee_id_number,
+            ani=self.ani, destination=self.destination, uuid=self.uuid, source=self.source,
+            context=self.context, name=self.name, created=self.created,
+            answered=self.answered_at, progress=self.progress_at, hangup=self.hangup_at,
+            keep_empty=False,
+        )  # fmt: skip
 
     def basic(self) -> list[tuple[str, str]]:
         headers = [
