@@ -225,7 +225,7 @@ def _completed(channel: Channel, app: str, arg: str, timeout: float) -> tuple[Ev
     channel.raise_if_ended()
     if event.get("Answer-State") == "hangup":
         raise CallEnded(channel.hangup_cause or "NORMAL_CLEARING", by="caller")
-    start = channel.last_events.get("CHANNEL_EXECUTE")
+    start = channel.last_execute
     same = start is not None and start.get("Application-UUID") == event.get("Application-UUID")
     return event, _stamp(start) if same else 0
 

@@ -78,7 +78,7 @@ class Channel:
         self.hangup_cause: str | None = None
         self.hangup_by: str | None = None
         self.socket_mode = ""
-        self.last_events: dict[str, Event] = {}
+        self.last_execute: Event | None = None  # the latest CHANNEL_EXECUTE (when an app began)
         self.listeners: list[Callable[[Event], None]] = []
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -286,7 +286,8 @@ class Channel:
 
     def _on_event(self, event: Event) -> None:
         name = event.name
-        self.last_events[name] = event
+        if name == "CHANNEL_EXECUTE":
+            self.last_execute = event
         if name == "CHANNEL_EXECUTE_COMPLETE":
             waiter = self._executions.get(event.get("Application-UUID", ""))
             if waiter is not None and not waiter.ready():
