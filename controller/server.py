@@ -28,7 +28,7 @@ from controller.contacts import ContactDirectory
 from controller.dialer import INSTANCE_ID, Dialer, decode_state
 from controller.engine import Limits, NodeObserver, finish_record, run_flow
 from controller.esl import apps
-from controller.esl.channel import CONNECT, Channel
+from controller.esl.channel import Channel, opening
 from controller.exceptions import CallEnded, CallflowError
 from controller.flowstore import FlowStore
 from controller.records import CallRecord, RecordWriter, Step
@@ -95,15 +95,17 @@ class CallServer:
     def _accepted(self, *call: Any) -> Any:
         """gevent's `spawn` hook, run in the accept loop for each new connection (it is
         called as spawn(runner, handle, close, (socket, address))): answer FreeSWITCH's
-        socket app with `connect` right here, before any other work, so a burst of calls is
-        greeted in the order it arrived; then the call runs in a greenlet of our group."""
+        socket app with `connect` (and `myevents`, `linger`) right here, before any other work,
+        so a burst of calls is greeted in the order it arrived; then the call runs in a
+        greenlet of our group."""
         sock = call[-1][0]
         with contextlib.suppress(OSError):  # a socket already closed fails in start(), recorded
             # The first write on a fresh socket: the buffer is empty and Nagle has nothing to
-            # hold it behind, so one send() takes all 9 bytes (sendall only if it did not).
-            sent = sock.send(CONNECT)
-            if sent < len(CONNECT):
-                sock.sendall(CONNECT[sent:])
+            # hold it behind, so one send() takes it all (sendall only if it did not).
+            greeting = opening(self.settings.linger_seconds)
+            sent = sock.send(greeting)
+            if sent < len(greeting):
+                sock.sendall(greeting[sent:])
         return self.calls.spawn(*call)
 
     def stop(self, timeout: float = 5.0) -> None:
@@ -135,7 +137,7 @@ class CallServer:
         record = CallRecord(callId=f"unknown-{uuidlib.uuid4()}")
         attempt = None
         try:
-            channel.start(linger_seconds=self.settings.linger_seconds, connect_sent=True)
+            channel.start(linger_seconds=self.settings.linger_seconds, opening_sent=True)
             attempt = self.dialer.claim(channel.uuid) if self.dialer else None
             if attempt is not None:
                 # The answer to one of our own dials: the dialling greenlet runs the call and

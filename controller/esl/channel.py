@@ -4,8 +4,9 @@ Everything the engine and the nodes do to a call goes through a `Channel`, and t
 details stay here (read `../shared/freeswitch/FINDINGS.md` before changing them):
 
 - One reader greenlet per connection, owned by the channel and stopped by `close()`. It
-  parses frames as they arrive and routes them: command replies to the caller waiting for
-  them (replies come back in order, so one command is in flight at a time), execute
+  parses frames as they arrive and routes them: command replies to their waiters in the
+  order the commands were sent (FreeSWITCH reads one command at a time off the socket and
+  answers each in turn, so several may be written at once, as the opening is), execute
   completions to the waiter holding that `Application-UUID`, DTMF to the digit buffer, the
   hangup to every waiter at once.
 - Every execute carries a fresh `Event-UUID` and `event-lock: true` and waits for the
@@ -23,6 +24,7 @@ details stay here (read `../shared/freeswitch/FINDINGS.md` before changing them)
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import re
 import time
@@ -50,6 +52,18 @@ log = logging.getLogger("callflow.esl")
 
 RECV_BYTES = 65536
 CONNECT = encode_command("connect")
+MYEVENTS = encode_command("myevents")
+
+
+@functools.lru_cache(maxsize=4)
+def opening(linger_seconds: int) -> bytes:
+    """What the controller says first on a new socket, in one write: `connect`, `myevents`,
+    `linger N` (a bare `linger` lingers forever and leaks the channel in FreeSWITCH: always
+    give N). Written together they cost one send and one wake-up instead of three round
+    trips; FreeSWITCH still answers them one by one, in order."""
+    return CONNECT + MYEVENTS + encode_command(f"linger {int(linger_seconds)}")
+
+
 _CAUSE = re.compile(r"^[A-Z_]{3,40}$")
 SOCKET_CLOSED = "SOCKET_CLOSED"
 
@@ -62,7 +76,9 @@ class Channel:
         self._frames = FrameReader()
         self.command_timeout = command_timeout
         self._command_lock = Semaphore()
-        self._reply: AsyncResult | None = None
+        # Waiters for command replies, oldest first. A waiter whose command timed out stays
+        # queued: its late reply must not be taken for the next command's.
+        self._replies: deque[AsyncResult] = deque()
         self._executions: dict[str, AsyncResult] = {}
         self._digits: deque[str] = deque()
         self._digit_arrived = Flag()
@@ -84,14 +100,17 @@ class Channel:
     # -- lifecycle ------------------------------------------------------------------------
 
     def start(
-        self, *, linger_seconds: int, timeout: float | None = None, connect_sent: bool = False
+        self, *, linger_seconds: int, timeout: float | None = None, opening_sent: bool = False
     ) -> None:
         """`connect`, `myevents`, `linger N`: after this the channel is ready for commands.
 
-        `connect_sent`: the server already wrote `connect` as its very first act on the new
-        socket (in a burst of calls, FreeSWITCH hears back before any per-call set-up)."""
+        `opening_sent`: the server already wrote `opening(linger_seconds)` as its very first
+        act on the new socket (in a burst of calls, FreeSWITCH hears back before any per-call
+        set-up)."""
         self._reader = gevent.spawn(self._read_loop)
-        reply = self._command(CONNECT, timeout, send=not connect_sent)
+        reply, events, linger = self._exchange(
+            opening(linger_seconds), 3, timeout, send=not opening_sent
+        )
         self.variables = {k[9:]: v for k, v in reply.headers.items() if k.startswith("variable_")}
         self.uuid = reply.headers.get("Unique-ID", self.variables.get("uuid", ""))
         self.socket_mode = reply.headers.get("Socket-Mode", "")
@@ -102,11 +121,8 @@ class Channel:
                 f"the socket app runs in {self.socket_mode or 'unknown'} mode; the dialplan must "
                 "use `socket <host:port> async full`"
             )
-        self._expect_ok(self._command(encode_command("myevents"), timeout), "myevents")
-        # A bare `linger` lingers forever and leaks the channel in FreeSWITCH: always give N.
-        self._expect_ok(
-            self._command(encode_command(f"linger {int(linger_seconds)}"), timeout), "linger"
-        )
+        self._expect_ok(events, "myevents")
+        self._expect_ok(linger, "linger")
 
     def close(self) -> None:
         """Close the socket and stop the reader. Safe to call more than once."""
@@ -216,25 +232,31 @@ class Channel:
             raise CallEnded(self.hangup_cause or SOCKET_CLOSED, by=self.hangup_by or "caller")
 
     def _command(self, data: bytes, timeout: float | None, *, send: bool = True) -> Reply:
+        return self._exchange(data, 1, timeout, send=send)[0]
+
+    def _exchange(
+        self, data: bytes, replies: int, timeout: float | None, *, send: bool = True
+    ) -> list[Reply]:
+        """Write `data` (`replies` commands) and wait for their replies, in order."""
         with self._command_lock:
             # The reader is gone once the socket closed: no reply could ever arrive.
             if self._closed or (self._reader is not None and self._reader.dead):
                 raise CallEnded(self.hangup_cause or SOCKET_CLOSED, by=self.hangup_by or "caller")
-            self._reply = pending = AsyncResult()
+            pending = [AsyncResult() for _ in range(replies)]
+            self._replies.extend(pending)
             try:
                 if send:
                     self._sock.sendall(data)
             except OSError:
                 self._mark_ended(SOCKET_CLOSED, "freeswitch")
                 raise CallEnded(SOCKET_CLOSED, by="freeswitch") from None
+            deadline = time.monotonic() + (timeout or self.command_timeout)
             try:
-                return pending.get(timeout=timeout or self.command_timeout)
+                return [p.get(timeout=max(0.0, deadline - time.monotonic())) for p in pending]
             except gevent.Timeout:
                 raise CommandTimeout(
                     f"no reply to {data.split(b' ', 1)[0].decode(errors='replace')!r}"
                 ) from None
-            finally:
-                self._reply = None
 
     @staticmethod
     def _expect_ok(reply: Reply, what: str) -> None:
@@ -262,16 +284,15 @@ class Channel:
         finally:
             self._mark_ended(SOCKET_CLOSED, "freeswitch")
             self._hangup_complete.set()
-            if self._reply is not None and not self._reply.ready():
-                self._reply.set_exception(
-                    CallEnded(self.hangup_cause or SOCKET_CLOSED, by=self.hangup_by or "freeswitch")
-                )
+            ended = CallEnded(self.hangup_cause or SOCKET_CLOSED, by=self.hangup_by or "freeswitch")
+            while self._replies:
+                self._replies.popleft().set_exception(ended)
 
     def _dispatch(self, frame: Any) -> None:
         content_type = frame.content_type
         if content_type in ("command/reply", "api/response"):
-            if self._reply is not None and not self._reply.ready():
-                self._reply.set(parse_reply(frame))
+            if self._replies:
+                self._replies.popleft().set(parse_reply(frame))
             else:
                 log.warning("channel %s: unexpected %s", self.uuid, content_type)
         elif content_type == "text/disconnect-notice":

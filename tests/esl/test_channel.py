@@ -1,0 +1,86 @@
+"""Channel command/reply pairing over a real socket pair (FreeSWITCH's side written by hand)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import gevent
+import pytest
+from gevent import socket
+
+from controller.esl.channel import Channel, opening
+from controller.esl.serialize import encode_api_response, encode_connect_reply, encode_reply
+from controller.exceptions import CommandTimeout, ESLError
+
+UUID = "0b0e7c6e-4b8f-4c55-9d1a-3a3e1f6c2b11"
+
+
+@pytest.fixture
+def pair() -> Iterator[tuple[socket.socket, socket.socket]]:
+    ours, theirs = socket.socketpair()
+    yield ours, theirs
+    ours.close()
+    theirs.close()
+
+
+def _read_commands(sock: socket.socket, count: int) -> list[bytes]:
+    """What the controller wrote, split into commands (each ends with a blank line)."""
+    data = b""
+    with gevent.Timeout(5):
+        while data.count(b"\n\n") < count:
+            data += sock.recv(4096)
+    return data.split(b"\n\n")[:count]
+
+
+def _connect_reply() -> bytes:
+    return encode_connect_reply([("Event-Name", "CHANNEL_DATA"), ("Unique-ID", UUID)])
+
+
+def test_the_opening_is_three_commands_in_one_write() -> None:
+    assert opening(5) == b"connect\n\nmyevents\n\nlinger 5\n\n"
+
+
+def test_start_pairs_the_three_replies_in_order(pair: tuple[socket.socket, socket.socket]) -> None:
+    ours, theirs = pair
+    channel = Channel(ours, command_timeout=5)
+    starting = gevent.spawn(channel.start, linger_seconds=5)
+    assert _read_commands(theirs, 3) == [b"connect", b"myevents", b"linger 5"]
+    # FreeSWITCH answers each command in turn; all three may arrive in one segment.
+    theirs.sendall(
+        _connect_reply() + encode_reply("+OK Events Enabled") + encode_reply("+OK will linger")
+    )
+    starting.get(timeout=5)
+    assert channel.uuid == UUID
+    channel.close()
+
+
+def test_a_refused_linger_is_reported(pair: tuple[socket.socket, socket.socket]) -> None:
+    ours, theirs = pair
+    channel = Channel(ours, command_timeout=5)
+    starting = gevent.spawn(channel.start, linger_seconds=5)
+    _read_commands(theirs, 3)
+    theirs.sendall(
+        _connect_reply() + encode_reply("+OK Events Enabled") + encode_reply("-ERR nope")
+    )
+    with pytest.raises(ESLError, match="linger"):
+        starting.get(timeout=5)
+    channel.close()
+
+
+def test_a_late_reply_is_not_taken_for_the_next_command(
+    pair: tuple[socket.socket, socket.socket],
+) -> None:
+    ours, theirs = pair
+    channel = Channel(ours, command_timeout=5)
+    starting = gevent.spawn(channel.start, linger_seconds=5)
+    _read_commands(theirs, 3)
+    theirs.sendall(_connect_reply() + encode_reply("+OK") + encode_reply("+OK"))
+    starting.get(timeout=5)
+
+    with pytest.raises(CommandTimeout):
+        channel.api("status", timeout=0.05)  # FreeSWITCH is slow to answer this one
+    second = gevent.spawn(channel.api, "uuid_exists x", timeout=5)
+    assert _read_commands(theirs, 2) == [b"api status", b"api uuid_exists x"]
+    theirs.sendall(encode_api_response("UP 0 years") + encode_api_response("true"))
+    assert second.get(timeout=5) == "true"
+    channel.close()
