@@ -130,6 +130,9 @@ def originate_command(uuid: str, request: DialRequest, socket_address: tuple[str
         "originate_timeout": str(max(1, math.ceil(request.timeout_ms / 1000))),
         "callflow_origin": INSTANCE_ID,
         "callflow_state": encode_state(request.state),
+        # Barge-in is off unless a play node asks for it; set here, the call needs no
+        # `set` command of its own when it reaches us (see CallServer._prepare).
+        "playback_terminators": "none",
     }
     if request.caller_id_number:
         variables["origination_caller_id_number"] = request.caller_id_number

@@ -197,12 +197,15 @@ class CallServer:
         if call is None:
             return None
         # Barge-in is off unless a play node asks for it (FreeSWITCH's default stops on '*').
-        apps.set_variable(
-            channel,
-            name="playback_terminators",
-            value="none",
-            timeout=self.settings.command_timeout,
-        )
+        # Our dials and the shipped dialplan set it before the call reaches us, which saves
+        # a command per call; any other dialplan gets it set here.
+        if channel.variables.get("playback_terminators") != "none":
+            apps.set_variable(
+                channel,
+                name="playback_terminators",
+                value="none",
+                timeout=self.settings.command_timeout,
+            )
         if call.flow.settings.get("recordSession"):
             path = self.call_settings.recordings_dir / f"{record.callId}-session.wav"
             apps.record_session(channel, path=str(path), timeout=self.settings.command_timeout)

@@ -40,6 +40,12 @@ def test_free_text_travels_base64url_encoded() -> None:
     assert set(state) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_=")
 
 
+def test_barge_in_is_off_from_the_start_so_the_call_needs_no_set_command() -> None:
+    command = originate_command("u-1", request(), SOCKET)
+    variables = command[command.index("{") + 1 : command.index("}")].split(",")
+    assert "playback_terminators=none" in variables
+
+
 @pytest.mark.parametrize(
     "changes",
     [

@@ -159,3 +159,19 @@ def test_freeswitch_vanishing_mid_call_still_gives_one_record(harness: Harness) 
     assert record.path[-1].nodeId == "menu"
     assert len(harness.written_records()) == 1
     assert harness.server.active == 0
+
+
+def test_barge_in_is_turned_off_with_a_set_when_the_dialplan_did_not(harness: Harness) -> None:
+    add_flow(harness, "t", flow(play("p", ["greeting-audio-id"], "end")))
+    sim_call = harness.place("t")
+    harness.record_of(sim_call)
+    outcome = sim_call.wait(10)
+    assert outcome.app_names[0] == "set"
+    assert outcome.apps[0].arg == "playback_terminators=none"
+
+
+def test_no_set_is_sent_when_the_dialplan_already_turned_barge_in_off(harness: Harness) -> None:
+    add_flow(harness, "t", flow(play("p", ["greeting-audio-id"], "end")))
+    sim_call = harness.place("t", variables={"playback_terminators": "none"})
+    harness.record_of(sim_call)
+    assert sim_call.wait(10).app_names == ["playback"]
