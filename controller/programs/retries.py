@@ -14,6 +14,7 @@ the contact's disposition is its last outcome.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,3 +56,18 @@ def decide(
     if rule is not None and outcome_count <= rule.times and attempts < spec.max_attempts:
         return Decision(ended_at + rule.after, None)
     return Decision(None, outcome)
+
+
+def decider(spec: ProgramSpec, *, ended_at: float) -> Callable[[Any, str], Decision]:
+    """A store's `Decider` for a contact of `spec` whose attempt ended at `ended_at`."""
+
+    def decide_for(contact: Any, outcome: str) -> Decision:
+        return decide(
+            spec,
+            outcome,
+            attempts=contact.attempts,
+            outcome_count=contact.outcome_counts.get(outcome, 0),
+            ended_at=ended_at,
+        )
+
+    return decide_for
