@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from controller import logs
 from controller.audio import resolve_audio
 from controller.esl.channel import Channel
 from controller.exceptions import NodeError
@@ -64,6 +65,7 @@ class Call:
         """The dialled call was answered: from here on the flow acts on `channel`."""
         self.channel = channel
         self.id = self.record.callId = call_id
+        logs.update_call(call_uuid=call_id)  # this greenlet's lines now name the answered call
 
     @property
     def live_channel(self) -> Channel:

@@ -39,8 +39,10 @@ import gevent
 from gevent.event import AsyncResult
 from gevent.event import Event as Flag
 
+from controller import logs
 from controller.esl.channel import Channel
 from controller.esl.inbound import EventSocketClient
+from controller.esl.messages import Event
 from controller.exceptions import ESLError, NodeError
 
 log = logging.getLogger("callflow.dialer")
@@ -172,7 +174,13 @@ class Dialer:
     def dial(self, request: DialRequest, *, wait_timeout: float) -> DialOutcome:
         uuid = str(uuidlib.uuid4())
         attempt = self._pending[uuid] = _Attempt(uuid)
-        self.client.on_hangup(uuid, attempt.hangup.set)
+
+        def hung_up(event: Event) -> None:
+            log.debug("dialled channel %s hung up: %s", uuid, event.get("Hangup-Cause", "?"))
+            attempt.hangup.set(event)
+
+        # Run by the event-socket reader, which serves every call: in this call's log context.
+        self.client.on_hangup(uuid, logs.in_this_context(hung_up))
         started = time.monotonic()
         outcome = DialOutcome(uuid)
         try:

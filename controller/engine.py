@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from controller import metrics
+from controller import logs, metrics
 from controller.call import Call
 from controller.esl.channel import Channel
 from controller.exceptions import (
@@ -74,6 +74,7 @@ def run_flow(
     record = call.record
     deadline = time.monotonic() + limits.deadline_seconds
     node: Node | None = call.flow.nodes[start or call.flow.start_node_id]
+    logs.update_call(flow=call.flow.id)
     try:
         while node is not None:
             if len(record.path) >= limits.max_steps:
@@ -94,6 +95,7 @@ def run_flow(
         record.result = "flow_limit"
         _hangup_quietly(call, ERROR_CAUSE)
     finally:
+        logs.update_call(node=None)
         record.variables = dict(call.variables)
         if call.unset_reads:
             record.variables.setdefault("_unsetReads", sorted(call.unset_reads))
@@ -101,6 +103,7 @@ def run_flow(
 
 def _run_node(call: Call, node: Node, observers: tuple[NodeObserver, ...]) -> Node | None:
     call.node = node
+    logs.update_call(node=node.id)
     node_type = NODE_TYPES[node.type]
     step = Step(nodeId=node.id, type=node.type)
     call.record.path.append(step)
@@ -137,6 +140,7 @@ def _run_node(call: Call, node: Node, observers: tuple[NodeObserver, ...]) -> No
     step.output = output
     target = next_node_id(node, output)
     step.next = target
+    log.debug("%s (%s): %s -> %s", node.id, node.type, output, target or "end")
     if target is None:
         _end_unwired(call, node, output, step.error)
         return None
@@ -167,9 +171,17 @@ def _hangup_quietly(call: Call, cause: str) -> None:
 
 
 def finish_record(record: CallRecord, channel: Channel | None, started: float) -> None:
-    """Close the record with the channel's outcome; `started` is a time.monotonic() value."""
+    """Close the record with the channel's outcome; `started` is a time.monotonic() value.
+    Logs the one line that says how the call ended (the record says the rest)."""
     record.endedAt = utc_now()
     record.durationMs = int((time.monotonic() - started) * 1000)
     if channel is not None:
         record.hangupCause = record.hangupCause or channel.hangup_cause
         record.hangupBy = record.hangupBy or channel.hangup_by
+    log.info(
+        "call ended: %s; hangup %s by %s after %d ms",
+        record.result,
+        record.hangupCause or "-",
+        record.hangupBy or "-",
+        record.durationMs,
+    )

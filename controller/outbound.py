@@ -18,6 +18,7 @@ from typing import Any
 from gevent.event import AsyncResult
 from gevent.pool import Group
 
+from controller import logs
 from controller.call import Call
 from controller.dialer import Dialer
 from controller.engine import NodeObserver, finish_record, run_flow
@@ -87,6 +88,8 @@ class OutboundCalls:
     def _run(self, call: Call, result: AsyncResult) -> None:
         started = time.monotonic()
         record = call.record
+        logs.bind_call(call.id, call.flow.id)  # until answered: the record's pending id
+        log.info("call started: flow %s version %s (outbound)", call.flow.id, call.flow.version)
         try:
             run_flow(call, self.server.limits, self.observers)
         except Exception as exc:  # run_flow records call-level problems; this is a bug

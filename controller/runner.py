@@ -5,14 +5,13 @@ Used by `callflow run` (and `make run`); tests build the same pieces with `build
 
 from __future__ import annotations
 
-import json
 import logging
 import signal
-import sys
 from dataclasses import dataclass
 
 import gevent
 
+from controller import logs
 from controller.config import Settings
 from controller.dialer import Dialer
 from controller.esl.inbound import EventSocketClient
@@ -27,28 +26,9 @@ log = logging.getLogger("callflow")
 DRAIN_SECONDS = 30.0
 
 
-class _JsonFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        data = {
-            "time": self.formatTime(record),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        if record.exc_info:
-            data["exception"] = self.formatException(record.exc_info)
-        return json.dumps(data, ensure_ascii=False)
-
-
 def setup_logging(settings: Settings) -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    if settings.log_format == "json":
-        handler.setFormatter(_JsonFormatter())
-    else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(settings.log_level.upper())
+    """Log lines to stderr in `log_format` (see `controller.logs`), from `log_level` up."""
+    logs.configure(settings.log_format, settings.log_level)
 
 
 @dataclass

@@ -21,7 +21,7 @@ from gevent import GreenletExit
 from gevent.pool import Group
 from gevent.server import StreamServer
 
-from controller import metrics
+from controller import logs, metrics
 from controller.call import Call, CallSettings
 from controller.config import Settings
 from controller.contacts import ContactDirectory
@@ -135,9 +135,12 @@ class CallServer:
         started = time.monotonic()
         channel = Channel(sock, command_timeout=self.settings.command_timeout)
         record = CallRecord(callId=f"unknown-{uuidlib.uuid4()}")
+        # Every line this greenlet (and the channel's reader) logs is about this call.
+        context = logs.bind_call(record.callId)
         attempt = None
         try:
             channel.start(linger_seconds=self.settings.linger_seconds, opening_sent=True)
+            context.call_uuid = channel.uuid or record.callId
             attempt = self.dialer.claim(channel.uuid) if self.dialer else None
             if attempt is not None:
                 # The answer to one of our own dials: the dialling greenlet runs the call and
@@ -206,6 +209,13 @@ class CallServer:
                 value="none",
                 timeout=self.settings.command_timeout,
             )
+        log.info(
+            "call started: flow %s version %s (%s%s)",
+            call.flow.id,
+            call.flow.version,
+            record.direction,
+            f", resumed at {call.resume_node}" if call.resume_node else "",
+        )
         if call.flow.settings.get("recordSession"):
             path = self.call_settings.recordings_dir / f"{record.callId}-session.wav"
             apps.record_session(channel, path=str(path), timeout=self.settings.command_timeout)
@@ -224,6 +234,7 @@ class CallServer:
             channel.hangup(BAD_FLOW_CAUSE)
             return None
         record.flowId = str(state["flowId"])
+        logs.update_call(flow=record.flowId)
         if flow is None:
             record.result, record.error = "no_flow", f"no flow named {record.flowId!r}"
             channel.hangup(NO_FLOW_CAUSE)
@@ -251,6 +262,7 @@ class CallServer:
     def _new_call(self, channel: Channel, record: CallRecord) -> Call | None:
         flow_id, flow = self.flows.select(channel.variables)
         record.flowId = flow_id
+        logs.update_call(flow=flow_id)
         if flow is None:
             if flow_id is None:
                 record.result, record.error = "no_flow", "no callflow_flow variable and no route"

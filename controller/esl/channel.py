@@ -38,7 +38,7 @@ from gevent.event import AsyncResult
 from gevent.event import Event as Flag
 from gevent.lock import Semaphore
 
-from controller import metrics
+from controller import logs, metrics
 from controller.esl.messages import Event, Reply, parse_event, parse_reply
 from controller.esl.protocol import (
     FrameReader,
@@ -107,7 +107,8 @@ class Channel:
         `opening_sent`: the server already wrote `opening(linger_seconds)` as its very first
         act on the new socket (in a burst of calls, FreeSWITCH hears back before any per-call
         set-up)."""
-        self._reader = gevent.spawn(self._read_loop)
+        # The reader works for this call: its lines (and its listeners') name the call.
+        self._reader = gevent.spawn(logs.in_this_context(self._read_loop))
         reply, events, linger = self._exchange(
             opening(linger_seconds), 3, timeout, send=not opening_sent
         )
@@ -280,7 +281,12 @@ class Channel:
                 for frame in self._frames.feed(data):
                     self._dispatch(frame)
         except (OSError, ProtocolError) as exc:
-            log.warning("channel %s: connection lost: %s", self.uuid or "?", exc)
+            log.warning(
+                "channel %s: connection lost: %s",
+                self.uuid or "?",
+                exc,
+                extra=logs.about_call(self.uuid),
+            )
         finally:
             self._mark_ended(SOCKET_CLOSED, "freeswitch")
             self._hangup_complete.set()
@@ -294,7 +300,12 @@ class Channel:
             if self._replies:
                 self._replies.popleft().set(parse_reply(frame))
             else:
-                log.warning("channel %s: unexpected %s", self.uuid, content_type)
+                log.warning(
+                    "channel %s: unexpected %s",
+                    self.uuid,
+                    content_type,
+                    extra=logs.about_call(self.uuid),
+                )
         elif content_type == "text/disconnect-notice":
             # With linger the stream goes on (hangup cause, completions still come); without
             # it FreeSWITCH closes right after this notice.
