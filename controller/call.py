@@ -60,6 +60,7 @@ class Call:
     unset_reads: set[str] = field(default_factory=set)
     dialer: Dialer | None = None
     resume_node: str | None = None  # the dial node whose answered call this socket is
+    dial_uuid: str | None = None  # origination uuid for the next dial (then a fresh one)
 
     def attach(self, channel: Channel, *, call_id: str) -> None:
         """The dialled call was answered: from here on the flow acts on `channel`."""

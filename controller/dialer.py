@@ -171,8 +171,12 @@ class Dialer:
         if attempt is not None:
             attempt.done.set()
 
-    def dial(self, request: DialRequest, *, wait_timeout: float) -> DialOutcome:
-        uuid = str(uuidlib.uuid4())
+    def dial(
+        self, request: DialRequest, *, wait_timeout: float, uuid: str | None = None
+    ) -> DialOutcome:
+        """Originate `request`; `uuid` is the origination uuid to use (a program commits it
+        before the dial, to find the call again after a crash), else a fresh one."""
+        uuid = str(uuidlib.UUID(uuid)) if uuid else str(uuidlib.uuid4())
         attempt = self._pending[uuid] = _Attempt(uuid)
 
         def hung_up(event: Event) -> None:

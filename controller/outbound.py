@@ -54,18 +54,35 @@ class OutboundCalls:
         self.group = Group()
 
     def place(
-        self, flow_id: str, *, contact: dict[str, Any] | None = None, to: str | None = None
+        self,
+        flow_id: str,
+        *,
+        contact: dict[str, Any] | None = None,
+        to: str | None = None,
+        version: str | None = None,
+        call_id: str | None = None,
     ) -> AsyncResult:
         """Start a call of `flow_id` to `to` (else the contact's phone); the result resolves
-        with its record once written (None when another process writes it)."""
-        flow = self.flows.get(flow_id)
+        with its record once written (None when another process writes it).
+
+        `version`: run exactly that version of the flow (a program's pinned one), or raise
+        UnknownFlow. `call_id`: a uuid — the record's callId and the origination uuid of
+        the flow's first dial, so the caller can find the call again after a crash."""
+        if version is None:
+            flow = self.flows.get(flow_id)
+        else:
+            flow = self.flows.get_version(flow_id, version)
+            if flow is not None and flow.version != version:
+                raise UnknownFlow(f"flow {flow_id!r} version {version} is not served here")
         if flow is None:
             raise UnknownFlow(f"no valid flow named {flow_id!r}")
+        if call_id is not None:
+            call_id = str(uuidlib.UUID(call_id))  # ValueError for anything but a uuid
         contact = dict(contact or {})
         if to:
             contact["phone"] = to
         record = CallRecord(
-            callId=f"pending-{uuidlib.uuid4()}",
+            callId=call_id or f"pending-{uuidlib.uuid4()}",
             direction="outbound",
             flowId=flow.id,
             flowName=flow.name,
@@ -80,6 +97,7 @@ class OutboundCalls:
             record=record,
             contact=contact,
             dialer=self.dialer,
+            dial_uuid=call_id,
         )
         result: AsyncResult = AsyncResult()
         self.group.spawn(self._run, call, result)

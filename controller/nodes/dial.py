@@ -245,9 +245,11 @@ def run(call: Call, config: dict[str, Any]) -> str:
         return _after_answer(call, config)
     if call.dialer is None:
         raise NodeError("outbound calls need FreeSWITCH's event socket (esl_* settings)")
+    uuid, call.dial_uuid = call.dial_uuid, None  # a second dial gets a uuid of its own
     outcome = call.dialer.dial(
         _request(call, config, node_id),
         wait_timeout=config["timeout"] / 1000 + ANSWER_GRACE_SECONDS,
+        uuid=uuid,
     )
     call.record.dial = {
         "uuid": outcome.uuid,
