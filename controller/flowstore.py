@@ -5,6 +5,10 @@ call asks for that flow (at most once a second per flow): the new text is valida
 and only a valid version replaces the one being served — an invalid edit is logged with its
 problems and the previous version keeps serving. A call keeps the `Flow` object it started
 with, so its version is pinned whatever happens to the file meanwhile.
+
+A rejected edit is reported once per distinct text (however often the file is re-read): one
+log line, `callflow_flow_load_failures_total`, `callflow_flow_stale` set to 1 until a valid
+version is loaded, and `reload_status()` for the HTTP API.
 """
 
 from __future__ import annotations
@@ -13,11 +17,19 @@ import logging
 import re
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from controller import metrics
 from controller.config import Route
-from controller.flows.loader import LoadResult, discover, flow_id_for, load_flow_file
+from controller.flows.loader import (
+    LoadResult,
+    discover,
+    flow_id_for,
+    load_flow_file,
+    version_of,
+)
 from controller.flows.model import Flow
 
 log = logging.getLogger("callflow.flows")
@@ -33,6 +45,10 @@ class _Entry:
     serving: Flow | None
     last: LoadResult
     rejected: list[str] = field(default_factory=list)
+    serving_since: float | None = None  # wall-clock time the serving version was loaded
+    last_success: float | None = None  # wall-clock time of the last valid load
+    rejected_version: str | None = None  # hash of the file text last rejected
+    rejected_at: float | None = None  # when that text was first rejected
 
 
 class FlowStore:
@@ -69,40 +85,56 @@ class FlowStore:
         entry = self._entries.get(flow_id)
         mtime = path.stat().st_mtime_ns if path.exists() else 0
         if entry is None:
-            entry = self._entries[flow_id] = _Entry(
-                path, mtime, time.monotonic(), result.flow, result
-            )
+            entry = self._entries[flow_id] = _Entry(path, mtime, time.monotonic(), None, result)
         else:
-            entry.path, entry.mtime_ns, entry.checked, entry.last = (
-                path,
-                mtime,
-                time.monotonic(),
-                result,
-            )
-            if result.flow is not None:
-                entry.serving = result.flow
-        if result.flow is not None:
-            self._versions[(flow_id, result.flow.version)] = result.flow
+            entry.path, entry.mtime_ns, entry.checked = path, mtime, time.monotonic()
+        entry.last = result
         if result.flow is None:
-            metrics.FLOW_LOAD_FAILURES.labels(flow_id).inc()
-            messages = [p.as_text() for p in result.errors]
-            entry.rejected = messages
-            if entry.serving is not None:
-                log.error(
-                    "flow %s: the edit is invalid; still serving version %s:\n  %s",
-                    flow_id,
-                    entry.serving.version,
-                    "\n  ".join(messages),
-                )
-            else:
-                log.error(
-                    "flow %s is invalid and will not run:\n  %s", flow_id, "\n  ".join(messages)
-                )
+            self._rejected(flow_id, entry, result)
         else:
-            entry.rejected = []
-            for warning in result.warnings:
-                log.warning("%s", warning.as_text())
+            self._accepted(flow_id, entry, result.flow, result)
         return result
+
+    def _accepted(self, flow_id: str, entry: _Entry, flow: Flow, result: LoadResult) -> None:
+        previous, entry.serving = entry.serving, flow
+        self._versions[(flow_id, flow.version)] = flow
+        now = time.time()
+        entry.last_success = now
+        entry.rejected, entry.rejected_version, entry.rejected_at = [], None, None
+        metrics.FLOW_STALE.labels(flow_id).set(0)
+        metrics.FLOW_LAST_LOAD_SUCCESS.labels(flow_id).set(now)
+        if previous is not None and previous.version == flow.version:
+            return  # the same text again (touched, or a rescan): nothing new to say
+        entry.serving_since = now
+        if previous is not None:
+            log.info(
+                "flow %s: now serving version %s (was %s)", flow_id, flow.version, previous.version
+            )
+        for warning in result.warnings:
+            log.warning("%s", warning.as_text())
+
+    def _rejected(self, flow_id: str, entry: _Entry, result: LoadResult) -> None:
+        """An invalid file: reported once per distinct text, however often it is re-read."""
+        entry.rejected = [p.as_text() for p in result.errors]
+        metrics.FLOW_STALE.labels(flow_id).set(1)
+        try:
+            version = version_of(entry.path.read_bytes())
+        except OSError:
+            version = None
+        if version is not None and version == entry.rejected_version:
+            return
+        entry.rejected_version, entry.rejected_at = version, time.time()
+        metrics.FLOW_LOAD_FAILURES.labels(flow_id).inc()
+        problems = "; ".join(entry.rejected)  # one line per event, however many problems
+        if entry.serving is not None:
+            log.error(
+                "flow %s: the edit is invalid; still serving version %s: %s",
+                flow_id,
+                entry.serving.version,
+                problems,
+            )
+        else:
+            log.error("flow %s is invalid and will not run: %s", flow_id, problems)
 
     def get(self, flow_id: str) -> Flow | None:
         """The version of `flow_id` to run now, or None when there is no valid one."""
@@ -135,6 +167,30 @@ class FlowStore:
             )
         return current
 
+    def reload_status(self, flow_id: str) -> dict[str, Any] | None:
+        """How reloading `flow_id` went, JSON-ready (re-read first if the file changed): the
+        version serving and since when, and the last rejected edit with its problems."""
+        self.get(flow_id)
+        entry = self._entries.get(flow_id)
+        if entry is None:
+            return None
+        last_error = None
+        if entry.rejected_at is not None:
+            last_error = {
+                "at": _iso(entry.rejected_at),
+                "version": entry.rejected_version,
+                "problems": [problem.as_dict() for problem in entry.last.errors],
+            }
+        return {
+            "flowId": flow_id,
+            "file": str(entry.path),
+            "servingVersion": entry.serving.version if entry.serving else None,
+            "servingSince": _iso(entry.serving_since),
+            "lastLoadSuccess": _iso(entry.last_success),
+            "stale": entry.rejected_at is not None,
+            "lastError": last_error,
+        }
+
     def problems(self, flow_id: str) -> list[str]:
         entry = self._entries.get(flow_id)
         return entry.rejected if entry else []
@@ -157,3 +213,9 @@ class FlowStore:
     @property
     def flow_ids(self) -> list[str]:
         return sorted(self._entries)
+
+
+def _iso(timestamp: float | None) -> str | None:
+    if timestamp is None:
+        return None
+    return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="seconds")

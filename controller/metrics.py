@@ -79,6 +79,19 @@ FLOW_LOAD_FAILURES = Counter(
     ["flow"],
     registry=REGISTRY,
 )
+FLOW_STALE = Gauge(
+    "callflow_flow_stale",
+    "1 while the flow's file holds an edit that was rejected (the previous version, if any, "
+    "keeps serving).",
+    ["flow"],
+    registry=REGISTRY,
+)
+FLOW_LAST_LOAD_SUCCESS = Gauge(
+    "callflow_flow_last_load_success_timestamp_seconds",
+    "When the flow's file was last loaded and found valid (Unix time).",
+    ["flow"],
+    registry=REGISTRY,
+)
 ESL_CONNECTED = Gauge(
     "callflow_event_socket_connected",
     "1 while the event-socket connection to FreeSWITCH is up.",

@@ -3,7 +3,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from controller import flowstore
+from controller import flowstore, metrics
 from controller.config import Route
 from controller.flowstore import FlowStore
 
@@ -55,3 +55,64 @@ def test_selection_variable_then_routes_then_default(tmp_path: Path) -> None:
     assert store.select({"destination_number": "1000"})[0] == "b"
     assert store.select({"destination_number": "10000"})[0] == "c"
     assert FlowStore(tmp_path).select({"destination_number": "1"}) == (None, None)
+
+
+def _sample(name: str, flow: str) -> float | None:
+    return metrics.REGISTRY.get_sample_value(name, {"flow": flow})
+
+
+def test_a_bad_edit_is_reported_once_per_version_and_in_the_status(
+    tmp_path: Path, monkeypatch, caplog
+) -> None:
+    monkeypatch.setattr(flowstore, "RECHECK_SECONDS", 0.0)
+    path = tmp_path / "reported.yaml"
+    path.write_text(GOOD.format(n=1))
+    store = FlowStore(tmp_path)
+    store.load_all()
+    good = store.get("reported")
+    status = store.reload_status("reported")
+    assert status is not None
+    assert status["servingVersion"] == good.version
+    assert status["stale"] is False and status["lastError"] is None
+    assert status["file"] == str(path) and status["servingSince"] is not None
+    assert _sample("callflow_flow_stale", "reported") == 0
+    assert _sample("callflow_flow_last_load_success_timestamp_seconds", "reported") > 0
+    failures = _sample("callflow_flow_load_failures_total", "reported") or 0.0
+
+    _touch_later(path, BAD)
+    with caplog.at_level("ERROR", logger="callflow.flows"):
+        assert store.get("reported") is good
+        _touch_later(path, BAD)  # the same bad text again (a touch, a checkout): no new report
+        assert store.get("reported") is good
+    [line] = [r for r in caplog.records if r.name == "callflow.flows"]
+    assert "still serving version " + good.version in line.getMessage()
+    assert "\n" not in line.getMessage()
+    assert _sample("callflow_flow_load_failures_total", "reported") == failures + 1
+    assert _sample("callflow_flow_stale", "reported") == 1
+    status = store.reload_status("reported")
+    assert status["servingVersion"] == good.version and status["stale"] is True
+    error = status["lastError"]
+    assert error["at"] and len(error["version"]) == 12
+    [problem] = error["problems"]
+    assert (problem["file"], problem["node"]) == (str(path), "a")
+    assert problem["code"] == "terminal-has-outputs"
+    assert problem["pointer"].startswith("/graph/nodes/0/outputs")
+
+    caplog.clear()
+    _touch_later(path, BAD + "# another bad version\n")
+    with caplog.at_level("ERROR", logger="callflow.flows"):
+        store.get("reported")
+    assert len([r for r in caplog.records if r.name == "callflow.flows"]) == 1
+    assert _sample("callflow_flow_load_failures_total", "reported") == failures + 2
+
+    _touch_later(path, GOOD.format(n=2))
+    fixed = store.get("reported")
+    assert fixed is not None and fixed.version != good.version
+    status = store.reload_status("reported")
+    assert (status["servingVersion"], status["stale"], status["lastError"]) == (
+        fixed.version,
+        False,
+        None,
+    )
+    assert _sample("callflow_flow_stale", "reported") == 0
+    assert store.reload_status("nothing-here") is None
