@@ -49,6 +49,10 @@ class Settings:
     contacts: Path | None = None  # JSON list of contacts, looked up by caller id number
     routes: tuple[Route, ...] = field(default_factory=tuple)
     http_listen: str | None = "127.0.0.1:8085"  # /metrics, /healthz, /readyz; "" = off
+    # Keys accepted in the /api routes' x-api-key header; none configured: the API is closed.
+    # repr=False: settings may be logged, keys must not be.
+    api_keys: tuple[str, ...] = field(default_factory=tuple, repr=False)
+    api_max_body: int = 1024 * 1024  # bytes; larger /api request bodies get 413
     esl: str | None = "127.0.0.1:8021"  # FreeSWITCH's event socket, for outbound calls; "" = off
     esl_password: str = "ClueCon"
     socket_address: str | None = None  # where FreeSWITCH reaches our outbound server (listen)
@@ -78,6 +82,12 @@ def _convert(name: str, value: Any, origin: str) -> Any:
                 re.compile(route.match)
                 routes.append(route)
             return tuple(routes)
+        if name == "api_keys":
+            # A YAML list, or text with keys separated by commas (CALLFLOW_API_KEYS=k1,k2).
+            items = value.split(",") if isinstance(value, str) else value
+            if not isinstance(items, list | tuple) or not all(isinstance(k, str) for k in items):
+                raise ValueError("must be a list of keys or a comma-separated text")
+            return tuple(k.strip() for k in items if k.strip())
         if kind == "Path":
             return Path(str(value))
         if kind == "Path | None":
@@ -144,5 +154,7 @@ def _check(settings: Settings) -> None:
             )
     if settings.max_calls < 1:
         raise ConfigError("max_calls must be at least 1")
+    if settings.api_max_body < 1:
+        raise ConfigError("api_max_body must be at least 1 (bytes)")
     if settings.log_format not in ("text", "json"):
         raise ConfigError("log_format must be text or json")

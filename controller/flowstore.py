@@ -51,6 +51,15 @@ class _Entry:
     rejected_at: float | None = None  # when that text was first rejected
 
 
+@dataclass(frozen=True, slots=True)
+class FlowStatus:
+    """What the store knows of one flow file: the HTTP API's view of it."""
+
+    path: Path
+    serving: Flow | None  # the version new calls run; None when no valid version was seen
+    last: LoadResult  # the file's last load: its problems (an invalid edit keeps `serving`)
+
+
 class FlowStore:
     def __init__(
         self,
@@ -166,6 +175,16 @@ class FlowStore:
                 current.version,
             )
         return current
+
+    def status(self, flow_id: str) -> FlowStatus | None:
+        """`flow_id`'s file, the version served and the last load (re-read if it changed)."""
+        self.get(flow_id)
+        entry = self._entries.get(flow_id)
+        return FlowStatus(entry.path, entry.serving, entry.last) if entry else None
+
+    def remove(self, flow_id: str) -> None:
+        """Stop serving `flow_id` (its file is gone); calls running it keep their version."""
+        self._entries.pop(flow_id, None)
 
     def reload_status(self, flow_id: str) -> dict[str, Any] | None:
         """How reloading `flow_id` went, JSON-ready (re-read first if the file changed): the

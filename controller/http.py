@@ -1,7 +1,7 @@
-"""The controller's HTTP side: /metrics for Prometheus, /healthz and /readyz for orchestrators.
+"""The controller's HTTP side: /metrics for Prometheus, /healthz and /readyz for orchestrators,
+and the flows and calls API under /api (`controller.api`, which checks its own keys).
 
-gevent's WSGI server, in the same process and event loop as the calls. (The flows and calls
-API of the operations milestone will be served here too.)
+gevent's WSGI server, in the same process and event loop as the calls.
 """
 
 from __future__ import annotations
@@ -19,12 +19,21 @@ from controller.metrics import REGISTRY
 log = logging.getLogger("callflow.http")
 
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
+WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 
 class HttpServer:
-    def __init__(self, address: tuple[str, int], *, ready: Callable[[], dict[str, bool]]) -> None:
-        """`ready` says, per dependency, whether it is ready (all true: /readyz is 200)."""
+    def __init__(
+        self,
+        address: tuple[str, int],
+        *,
+        ready: Callable[[], dict[str, bool]],
+        api: WsgiApp | None = None,
+    ) -> None:
+        """`ready` says, per dependency, whether it is ready (all true: /readyz is 200);
+        `api` answers every path under /api."""
         self.ready = ready
+        self.api = api
         self._server = WSGIServer(address, self._app, log=None, error_log=log)
 
     @property
@@ -40,6 +49,10 @@ class HttpServer:
 
     def _app(self, environ: dict[str, Any], start: StartResponse) -> Iterable[bytes]:
         path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "GET")
+        if path == "/api" or path.startswith("/api/"):
+            if self.api is None:
+                return _json(start, "404 Not Found", {"error": "the API is not served here"})
+            return self.api(environ, start)
         if method != "GET":
             return _json(start, "405 Method Not Allowed", {"error": "only GET is served here"})
         if path == "/metrics":

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import logging
 import signal
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import gevent
 
 from controller import logs
+from controller.api import ApiApp, RecentCalls
 from controller.config import Settings
 from controller.dialer import Dialer
 from controller.esl.inbound import EventSocketClient
@@ -40,6 +41,7 @@ class Controller:
     esl: EventSocketClient | None = None
     outbound: OutboundCalls | None = None
     http: HttpServer | None = None
+    calls: RecentCalls = field(default_factory=RecentCalls)  # recent records, for the API
 
     def readiness(self) -> dict[str, bool]:
         """/readyz: flows loaded, and FreeSWITCH's event socket up when one is configured."""
@@ -53,7 +55,14 @@ class Controller:
         self.server.start()
         http = _address(self.settings.http_listen)
         if http is not None:
-            self.http = HttpServer(http, ready=self.readiness)
+            api = ApiApp(
+                self.settings,
+                flows=self.flows,
+                calls=self.calls,
+                outbound=self.outbound,
+                esl=self.esl,
+            )
+            self.http = HttpServer(http, ready=self.readiness, api=api)
             self.http.start()
         if self.esl is not None and self.outbound is not None:
             socket_address = _address(self.settings.socket_address) or self.server.address
@@ -90,6 +99,7 @@ def build(settings: Settings, **server_options: object) -> Controller:
     records = RecordWriter(settings.records)
     server = CallServer(settings, flows, records, **server_options)  # type: ignore[arg-type]
     controller = Controller(settings, flows, records, server)
+    server.on_record = controller.calls.hook(server.on_record)  # before outbound copies it
     esl = _address(settings.esl)
     if esl is not None:
         controller.esl = EventSocketClient(
