@@ -105,7 +105,12 @@ def simulate(host: str, port: int, calls: int, concurrency: int) -> dict[str, An
     sim = Simulator(
         controller=(host, port), clock="simulated", audio_check=False, record_frames=False
     )
-    variables = {"callflow_flow": FLOW_ID, "destination_number": "1000"}
+    # As the shipped dialplan (freeswitch-conf/dialplan/callflow.xml) hands calls over.
+    variables = {
+        "callflow_flow": FLOW_ID,
+        "destination_number": "1000",
+        "playback_terminators": "none",
+    }
     counts = {"completed": 0, "failed": 0}
     examples: list[str] = []
 

@@ -133,8 +133,8 @@ def _run_node(call: Call, node: Node, observers: tuple[NodeObserver, ...]) -> No
     finally:
         elapsed = time.monotonic() - started
         step.durationMs = int(elapsed * 1000)
-        metrics.NODE_SECONDS.labels(node.type).observe(elapsed)
-    metrics.NODES.labels(call.flow.id, node.type, output or "end").inc()
+        metrics.child(metrics.NODE_SECONDS, node.type).observe(elapsed)
+    metrics.child(metrics.NODES, call.flow.id, node.type, output or "end").inc()
     if node_type.terminal:
         return None
     step.output = output

@@ -8,6 +8,9 @@ the engine, commands in the channel, dials in the dial node.
 
 from __future__ import annotations
 
+import functools
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 REGISTRY = CollectorRegistry(auto_describe=True)
@@ -102,3 +105,11 @@ ESL_RECONNECTS = Counter(
     "Reconnection attempts to FreeSWITCH's event socket.",
     registry=REGISTRY,
 )
+
+
+@functools.lru_cache(maxsize=4096)
+def child(metric: Any, *labels: str) -> Any:
+    """`metric.labels(*labels)`, remembered. Label values are bounded (see above), and on the
+    per-call path prometheus_client's `labels()` (a lock, a tuple, a dict) costs more than
+    the update itself."""
+    return metric.labels(*labels)

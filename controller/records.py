@@ -93,7 +93,7 @@ class RecordWriter:
         return self._file
 
     def write(self, record: CallRecord) -> bool:
-        metrics.CALLS.labels(record.flowId or "none", record.result or "none").inc()
+        metrics.child(metrics.CALLS, record.flowId or "none", record.result or "none").inc()
         line = json.dumps(record.as_dict(), ensure_ascii=False, default=str) + "\n"
         with self._lock:
             try:

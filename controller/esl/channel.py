@@ -68,6 +68,27 @@ _CAUSE = re.compile(r"^[A-Z_]{3,40}$")
 SOCKET_CLOSED = "SOCKET_CLOSED"
 
 
+class _ReplyMustBeOk:
+    """Takes the reply of a command whose caller waits for something else (an execute waits
+    for its completion): a refusal, or the connection ending, fails `done` instead."""
+
+    __slots__ = ("done", "what")
+
+    def __init__(self, done: AsyncResult, what: str) -> None:
+        self.done = done
+        self.what = what
+
+    def set(self, reply: Reply) -> None:
+        if not reply.ok and not self.done.ready():
+            self.done.set_exception(
+                ESLError(f"{self.what}: FreeSWITCH answered {reply.text.strip()!r}")
+            )
+
+    def set_exception(self, exc: BaseException) -> None:
+        if not self.done.ready():
+            self.done.set_exception(exc)
+
+
 class Channel:
     """The channel FreeSWITCH handed to us; see the module docstring for the guarantees."""
 
@@ -78,7 +99,7 @@ class Channel:
         self._command_lock = Semaphore()
         # Waiters for command replies, oldest first. A waiter whose command timed out stays
         # queued: its late reply must not be taken for the next command's.
-        self._replies: deque[AsyncResult] = deque()
+        self._replies: deque[AsyncResult | _ReplyMustBeOk] = deque()
         self._executions: dict[str, AsyncResult] = {}
         self._digits: deque[str] = deque()
         self._digit_arrived = Flag()
@@ -159,14 +180,17 @@ class Channel:
         done = AsyncResult()
         self._executions[event_uuid] = done
         try:
-            reply = self._command(
-                encode_sendmsg_execute(app, arg, event_uuid=event_uuid, event_lock=True), None
+            # FreeSWITCH answers an execute with +OK at once (async mode); what matters is the
+            # completion. So the reply is checked by the reader as it passes (a refusal fails
+            # `done`) and this greenlet wakes once, for the completion.
+            started = time.monotonic()
+            self._send(
+                encode_sendmsg_execute(app, arg, event_uuid=event_uuid, event_lock=True),
+                _ReplyMustBeOk(done, f"execute {app}"),
             )
-            self._expect_ok(reply, f"execute {app}")
             try:
-                started = time.monotonic()
                 event = done.get(timeout=timeout)
-                metrics.COMMAND_SECONDS.labels(app).observe(time.monotonic() - started)
+                metrics.child(metrics.COMMAND_SECONDS, app).observe(time.monotonic() - started)
                 return event
             except gevent.Timeout:
                 self._break()
@@ -240,17 +264,8 @@ class Channel:
     ) -> list[Reply]:
         """Write `data` (`replies` commands) and wait for their replies, in order."""
         with self._command_lock:
-            # The reader is gone once the socket closed: no reply could ever arrive.
-            if self._closed or (self._reader is not None and self._reader.dead):
-                raise CallEnded(self.hangup_cause or SOCKET_CLOSED, by=self.hangup_by or "caller")
             pending = [AsyncResult() for _ in range(replies)]
-            self._replies.extend(pending)
-            try:
-                if send:
-                    self._sock.sendall(data)
-            except OSError:
-                self._mark_ended(SOCKET_CLOSED, "freeswitch")
-                raise CallEnded(SOCKET_CLOSED, by="freeswitch") from None
+            self._send(data, *pending, send=send)
             deadline = time.monotonic() + (timeout or self.command_timeout)
             try:
                 return [p.get(timeout=max(0.0, deadline - time.monotonic())) for p in pending]
@@ -258,6 +273,20 @@ class Channel:
                 raise CommandTimeout(
                     f"no reply to {data.split(b' ', 1)[0].decode(errors='replace')!r}"
                 ) from None
+
+    def _send(self, data: bytes, *waiters: AsyncResult | _ReplyMustBeOk, send: bool = True) -> None:
+        """Queue the waiters for the replies and write the commands; the queue and the socket
+        see the commands in the same order (nothing yields between the two)."""
+        # The reader is gone once the socket closed: no reply could ever arrive.
+        if self._closed or (self._reader is not None and self._reader.dead):
+            raise CallEnded(self.hangup_cause or SOCKET_CLOSED, by=self.hangup_by or "caller")
+        self._replies.extend(waiters)
+        try:
+            if send:
+                self._sock.sendall(data)
+        except OSError:
+            self._mark_ended(SOCKET_CLOSED, "freeswitch")
+            raise CallEnded(SOCKET_CLOSED, by="freeswitch") from None
 
     @staticmethod
     def _expect_ok(reply: Reply, what: str) -> None:
