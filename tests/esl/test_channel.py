@@ -9,7 +9,12 @@ import pytest
 from gevent import socket
 
 from controller.esl.channel import Channel, opening
-from controller.esl.serialize import encode_api_response, encode_connect_reply, encode_reply
+from controller.esl.serialize import (
+    encode_api_response,
+    encode_connect_reply,
+    encode_event_plain,
+    encode_reply,
+)
 from controller.exceptions import CommandTimeout, ESLError
 
 UUID = "0b0e7c6e-4b8f-4c55-9d1a-3a3e1f6c2b11"
@@ -83,4 +88,46 @@ def test_a_late_reply_is_not_taken_for_the_next_command(
     assert _read_commands(theirs, 2) == [b"api status", b"api uuid_exists x"]
     theirs.sendall(encode_api_response("UP 0 years") + encode_api_response("true"))
     assert second.get(timeout=5) == "true"
+    channel.close()
+
+
+def _started(pair: tuple[socket.socket, socket.socket]) -> Channel:
+    ours, theirs = pair
+    channel = Channel(ours, command_timeout=5)
+    starting = gevent.spawn(channel.start, linger_seconds=5)
+    _read_commands(theirs, 3)
+    theirs.sendall(_connect_reply() + encode_reply("+OK") + encode_reply("+OK"))
+    starting.get(timeout=5)
+    return channel
+
+
+def test_an_execute_refused_by_freeswitch_fails_at_once(
+    pair: tuple[socket.socket, socket.socket],
+) -> None:
+    channel = _started(pair)
+    running = gevent.spawn(channel.execute, "playback", "/a.wav", timeout=30)
+    _read_commands(pair[1], 1)
+    pair[1].sendall(encode_reply("-ERR no such channel"))
+    with pytest.raises(ESLError, match="execute playback: FreeSWITCH answered '-ERR no such"):
+        running.get(timeout=5)
+    channel.close()
+
+
+def test_an_execute_returns_its_own_completion(pair: tuple[socket.socket, socket.socket]) -> None:
+    channel = _started(pair)
+    running = gevent.spawn(channel.execute, "playback", "/a.wav", timeout=30)
+    (sendmsg,) = _read_commands(pair[1], 1)
+    event_uuid = sendmsg.split(b"Event-UUID: ")[1].split(b"\n")[0].decode()
+    completion = [
+        ("Event-Name", "CHANNEL_EXECUTE_COMPLETE"),
+        ("Unique-ID", UUID),
+        ("Application", "playback"),
+        ("Application-UUID", event_uuid),
+        ("Application-Response", "FILE PLAYED"),
+    ]
+    other = [*completion[:3], ("Application-UUID", "someone-else"), completion[4]]
+    pair[1].sendall(
+        encode_reply("+OK") + encode_event_plain(other) + encode_event_plain(completion)
+    )
+    assert running.get(timeout=5).get("Application-UUID") == event_uuid
     channel.close()
