@@ -158,3 +158,5 @@ def _check(settings: Settings) -> None:
         raise ConfigError("api_max_body must be at least 1 (bytes)")
     if settings.log_format not in ("text", "json"):
         raise ConfigError("log_format must be text or json")
+    if settings.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        raise ConfigError("log_level must be debug, info, warning, error or critical")

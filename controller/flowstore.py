@@ -87,6 +87,34 @@ class FlowStore:
             results.append(result)
         return results
 
+    def rescan(self) -> list[LoadResult]:
+        """Load flow files that are new or changed since they were read (SIGHUP). A file that
+        is gone keeps serving its last version, as between rescans: logged, not dropped."""
+        results = []
+        paths = discover([self.directory]) if self.directory.is_dir() else []
+        for path in paths:
+            entry = self._entries.get(flow_id_for(path))
+            try:
+                mtime = path.stat().st_mtime_ns
+            except OSError:
+                continue  # gone since the listing
+            if entry is None or entry.path != path or entry.mtime_ns != mtime:
+                results.append(self.load_file(path))
+        for flow_id, entry in self._entries.items():
+            if not entry.path.exists() and entry.serving is not None:
+                log.warning(
+                    "flow %s: %s is gone; still serving version %s",
+                    flow_id,
+                    entry.path,
+                    entry.serving.version,
+                )
+        return results
+
+    def set_routes(self, routes: tuple[Route, ...], default_flow: str | None) -> None:
+        """The route table and default flow for calls selected from now on."""
+        self.routes = [(re.compile(route.match), route.flow) for route in routes]
+        self.default_flow = default_flow
+
     def load_file(self, path: Path) -> LoadResult:
         """Load (or reload) one flow file; a valid version replaces the one being served."""
         result = load_flow_file(path, audio_root=self.audio_root)

@@ -20,11 +20,13 @@ from controller.flowstore import FlowStore
 from controller.http import HttpServer
 from controller.outbound import OutboundCalls
 from controller.records import RecordWriter
+from controller.reload import SettingsSource, reload_settings
 from controller.server import CallServer
 
 log = logging.getLogger("callflow")
 
 DRAIN_SECONDS = 30.0
+WAKE_SECONDS = 60.0  # the main greenlet waits for signals; it wakes up at least this often
 
 
 def setup_logging(settings: Settings) -> None:
@@ -117,16 +119,26 @@ def build(settings: Settings, **server_options: object) -> Controller:
     return controller
 
 
-def run(settings: Settings) -> int:
+def run(settings: Settings, source: SettingsSource | None = None) -> int:
+    """Serve until SIGTERM/SIGINT; SIGHUP reads the settings again from `source`."""
     setup_logging(settings)
     controller = build(settings)
     valid = [flow_id for flow_id in controller.flows.flow_ids if controller.flows.get(flow_id)]
     log.info("serving %d flow(s) from %s: %s", len(valid), settings.flows, ", ".join(valid))
     controller.start()
-    stopping = gevent.event.Event()
+    stopping, hangup = gevent.event.Event(), gevent.event.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         gevent.signal_handler(signum, stopping.set)
-    stopping.wait()
+    gevent.signal_handler(signal.SIGHUP, hangup.set)
+    while not stopping.is_set():
+        gevent.wait([stopping, hangup], count=1, timeout=WAKE_SECONDS)
+        if hangup.is_set() and not stopping.is_set():
+            hangup.clear()
+            if source is None:
+                log.warning("SIGHUP ignored: no settings source to read again")
+            else:
+                reload_settings(controller, source)  # in this greenlet: one reload at a time
+    settings = controller.settings  # shutdown_grace may have been reloaded
     log.info(
         "stopping: %d call(s) in progress, %g s to finish",
         controller.server.active,

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from controller import runner
 from controller.cli import EXIT_USAGE, Commands
-from controller.config import load_settings
 from controller.exceptions import ConfigError
+from controller.reload import SettingsSource
 
 
 def register(commands: Commands) -> None:
@@ -17,7 +17,9 @@ def register(commands: Commands) -> None:
         "run",
         help="run the controller (FreeSWITCH's socket app connects to it)",
         description="Serve calls: FreeSWITCH's `socket` app connects here for each call. "
-        "Settings: defaults < --config file < CALLFLOW_* environment < these options.",
+        "Settings: defaults < --config file < CALLFLOW_* environment < these options. "
+        "SIGHUP reads them again (see docs/operations.md); SIGTERM stops after the calls in "
+        "progress finish (shutdown_grace).",
     )
     run.add_argument("--config", type=Path, metavar="FILE", help="YAML settings file")
     run.add_argument("--flows", type=Path, metavar="DIR", help="flows directory (flows/)")
@@ -46,9 +48,10 @@ def _run(args: argparse.Namespace) -> int:
         name: getattr(args, name)
         for name in ("flows", "audio", "recordings", "records", "listen", "http_listen")
     }
+    source = SettingsSource(config_file=args.config, overrides=overrides)  # again on SIGHUP
     try:
-        settings = load_settings(config_file=args.config, overrides=overrides)
+        settings = source.load()
     except ConfigError as exc:
         print(f"callflow run: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    return runner.run(settings)
+    return runner.run(settings, source)
