@@ -138,11 +138,12 @@ def as_json(report: Report) -> dict[str, Any]:
 
 def junit(report: Report) -> str:
     """JUnit XML (the Ant/Jenkins schema most CI systems read)."""
+    below = report.below_minimum()
     root = ET.Element(
         "testsuites",
         name="callflow test",
-        tests=str(len(report.results)),
-        failures=str(len(report.failed)),
+        tests=str(len(report.results) + len(below)),
+        failures=str(len(report.failed) + len(below)),
         time=f"{report.seconds:.3f}",
     )
     by_file: dict[str, list[Result]] = defaultdict(list)
@@ -173,7 +174,6 @@ def junit(report: Report) -> str:
                     case, "failure", message=result.failures[0].summary, type="ScenarioFailed"
                 )
                 failure.text = "\n".join(result.diff_lines())
-    below = report.below_minimum()
     if below:
         suite = ET.SubElement(
             root, "testsuite", name="coverage", tests=str(len(below)), failures=str(len(below))
