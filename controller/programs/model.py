@@ -45,7 +45,8 @@ OUTCOMES = (
     "unknown",  # the controller stopped (crash) while dialling and no record was found
 )
 # A contact's final disposition: its last outcome, or one of these.
-DISPOSITIONS = (*OUTCOMES, "dnc", "cancelled")
+# no_window: the calling window does not open again (only excluded dates left).
+DISPOSITIONS = (*OUTCOMES, "dnc", "cancelled", "no_window")
 PROGRAM_STATES = ("created", "running", "paused", "cancelled", "completed")
 
 DEFAULT_RETRIES: dict[str, dict[str, Any] | None] = {
