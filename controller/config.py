@@ -57,6 +57,9 @@ class Settings:
     esl_password: str = "ClueCon"
     socket_address: str | None = None  # where FreeSWITCH reaches our outbound server (listen)
     gateway: str = "default"
+    # Programs (outbound campaigns) keep their state here, SQLite; used by `callflow run`.
+    programs_db: Path | None = Path("programs/callflow.db")
+    freeswitch_sps: float = 30.0  # FreeSWITCH's sessions-per-second; programs stay below it
     dial_string: str = "sofia/gateway/{{gateway}}/{{destination}}"
     log_format: str = "text"
     log_level: str = "info"
@@ -154,6 +157,8 @@ def _check(settings: Settings) -> None:
             )
     if settings.max_calls < 1:
         raise ConfigError("max_calls must be at least 1")
+    if settings.freeswitch_sps <= 0:
+        raise ConfigError("freeswitch_sps must be above 0 (FreeSWITCH's sessions-per-second)")
     if settings.api_max_body < 1:
         raise ConfigError("api_max_body must be at least 1 (bytes)")
     if settings.log_format not in ("text", "json"):

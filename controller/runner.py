@@ -19,6 +19,7 @@ from controller.esl.inbound import EventSocketClient
 from controller.flowstore import FlowStore
 from controller.http import HttpServer
 from controller.outbound import OutboundCalls
+from controller.programs.manager import ProgramManager, build_manager
 from controller.records import RecordWriter
 from controller.reload import SettingsSource, reload_settings
 from controller.server import CallServer
@@ -43,6 +44,7 @@ class Controller:
     esl: EventSocketClient | None = None
     outbound: OutboundCalls | None = None
     http: HttpServer | None = None
+    programs: ProgramManager | None = None  # outbound campaigns; started by `run`
     calls: RecentCalls = field(default_factory=RecentCalls)  # recent records, for the API
 
     def readiness(self) -> dict[str, bool]:
@@ -73,6 +75,8 @@ class Controller:
 
     def stop(self, drain_seconds: float = DRAIN_SECONDS) -> None:
         """Stop accepting calls, give the ones in progress time to finish, close records."""
+        if self.programs is not None:
+            self.programs.stop()  # no new dials; the calls in progress still record results
         if self.outbound is not None:
             self.outbound.stop(timeout=drain_seconds)
         self.server.stop(timeout=drain_seconds)
@@ -81,6 +85,8 @@ class Controller:
         if self.esl is not None:
             self.esl.close()
         self.records.close()
+        if self.programs is not None:
+            self.programs.close()
 
 
 def _address(text: str | None) -> tuple[str, int] | None:
@@ -126,6 +132,9 @@ def run(settings: Settings, source: SettingsSource | None = None) -> int:
     valid = [flow_id for flow_id in controller.flows.flow_ids if controller.flows.get(flow_id)]
     log.info("serving %d flow(s) from %s: %s", len(valid), settings.flows, ", ".join(valid))
     controller.start()
+    controller.programs = build_manager(controller)
+    if controller.programs is not None:
+        controller.programs.start()
     stopping, hangup = gevent.event.Event(), gevent.event.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         gevent.signal_handler(signum, stopping.set)
