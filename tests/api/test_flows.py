@@ -13,6 +13,7 @@ from support.api_client import REPO, ApiClient
 
 from controller import runner
 from controller.api import flowfiles
+from controller.flows.loader import discover, flow_id_for
 from controller.flows.source import parse_yaml
 
 GUIDE_FLOW = json.loads((REPO / "tests/fixtures/flows/good/payment-reminder.json").read_text())
@@ -40,7 +41,7 @@ def broken_flow() -> dict[str, Any]:
 
 def test_list_shows_every_flow_with_its_status(api: ApiClient, flows_dir: Path) -> None:
     flows = api.get("/api/flows").json()["flows"]
-    assert [f["id"] for f in flows] == sorted(p.stem for p in flows_dir.glob("*.yaml"))
+    assert [f["id"] for f in flows] == sorted(flow_id_for(p) for p in discover([flows_dir]))
     reminder = next(f for f in flows if f["id"] == "payment-reminder")
     assert reminder["name"] == "Payment Reminder"
     assert reminder["serving"] and reminder["valid"] and reminder["problems"] == []
