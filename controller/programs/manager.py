@@ -36,7 +36,7 @@ log = logging.getLogger("callflow.programs")
 class ProgramManager:
     def __init__(
         self,
-        store: ProgramStore,
+        store: ProgramStore | None,
         placer: Placer,
         flows: FlowSource,
         *,
@@ -48,8 +48,10 @@ class ProgramManager:
         monotonic: Callable[[], float] = time.monotonic,
         poll_seconds: float = POLL_SECONDS,
         ready: Callable[[], bool] = lambda: True,
+        open_store: Callable[[], ProgramStore | None] | None = None,
     ) -> None:
         self.ready = ready
+        self.open_store = open_store  # while `store` is None: is there a store yet?
         self.store = store
         self.placer = placer
         self.flows = flows
@@ -69,8 +71,20 @@ class ProgramManager:
         self.recovery: RecoveryReport | None = None
 
     def start(self) -> None:
-        self.recovery = recover(self.store, self.records_path, now=self.clock())
+        self._ensure_store()
         self.group.spawn(self._supervise)
+
+    def _ensure_store(self) -> ProgramStore | None:
+        """The store, opened (and recovered) the first time it exists. A controller does not
+        create the database: `callflow program create` does; until then there is nothing to
+        run and nothing is written."""
+        if self.store is None and self.open_store is not None:
+            self.store = self.open_store()
+            if self.store is not None:
+                self.recovery = None
+        if self.store is not None and self.recovery is None:
+            self.recovery = recover(self.store, self.records_path, now=self.clock())
+        return self.store
 
     def _supervise(self) -> None:
         while not self._stopping.is_set():
@@ -82,7 +96,10 @@ class ProgramManager:
 
     def check(self) -> None:
         """One supervisor pass: a runner for every running program, metrics by state."""
-        programs = self.store.list_programs()
+        store = self._ensure_store()
+        if store is None:
+            return
+        programs = store.list_programs()
         counts = dict.fromkeys(PROGRAM_STATES, 0)
         for program in programs:
             counts[program.state] = counts.get(program.state, 0) + 1
@@ -99,9 +116,12 @@ class ProgramManager:
             metrics.PROGRAMS.labels(state).set(count)
 
     def runner_for(self, program_id: str) -> ProgramRunner:
+        store = self._ensure_store()
+        if store is None:
+            raise LookupError("there is no program store yet")
         return ProgramRunner(
             program_id,
-            store=self.store,
+            store=store,
             placer=self.placer,
             flows=self.flows,
             owner=self.owner,
@@ -125,7 +145,8 @@ class ProgramManager:
         self.group.kill(block=True, timeout=timeout)
 
     def close(self) -> None:
-        self.store.close()
+        if self.store is not None:
+            self.store.close()
 
 
 def build_manager(controller: Any) -> ProgramManager | None:
@@ -134,12 +155,18 @@ def build_manager(controller: Any) -> ProgramManager | None:
     settings = controller.settings
     if controller.outbound is None or not getattr(settings, "programs_db", None):
         return None
+    path: Path = settings.programs_db
+
+    def open_store() -> ProgramStore | None:
+        return SQLiteStore(path) if path.exists() else None
+
     return ProgramManager(
-        SQLiteStore(settings.programs_db),
+        None,
         controller.outbound,
         controller.flows,
         records_path=settings.records,
         freeswitch_sps=settings.freeswitch_sps,
         default_gateway=settings.gateway,
         ready=lambda: bool(controller.esl and controller.esl.connected),
+        open_store=open_store,
     )
