@@ -91,8 +91,14 @@ def test_create_takes_an_explicit_id_and_the_guide_body(api: ApiClient, flows_di
     assert response.status == 201, response.body
     assert (flows_dir / "reminder-2.yaml").exists()
     assert response.json()["status"]["warnings"][0]["code"] == "unhandled-dial-outcome"
-    # The guide's body as it is: its name's slug is taken, so it conflicts.
+    # The guide's body as it is: its name's slug is taken, so it conflicts...
     assert api.post("/api/flows", GUIDE_FLOW).status == 409
+    # ...until that flow is gone.
+    assert api.delete("/api/flows/payment-reminder").status == 204
+    created = api.post("/api/flows", GUIDE_FLOW)
+    assert created.status == 201
+    assert created.json()["id"] == "payment-reminder"
+    assert parse_yaml((flows_dir / "payment-reminder.yaml").read_text()).data == GUIDE_FLOW
 
 
 def test_an_invalid_flow_is_never_written(api: ApiClient, flows_dir: Path) -> None:
