@@ -30,7 +30,7 @@ import re
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import gevent
@@ -66,6 +66,45 @@ def opening(linger_seconds: int) -> bytes:
 
 _CAUSE = re.compile(r"^[A-Z_]{3,40}$")
 SOCKET_CLOSED = "SOCKET_CLOSED"
+
+
+class ChannelVariables(Mapping[str, str]):
+    """The channel's variables (`variable_*` headers) as the connect reply reported them, read
+    one at a time from its header block: a call reads a handful of ~100."""
+
+    __slots__ = ("_all", "_event")
+
+    def __init__(self, event: Event | None) -> None:
+        self._event = event
+        self._all: dict[str, str] | None = None
+
+    def get(self, name: str, default: Any = None) -> Any:  # type: ignore[override]
+        if self._all is not None:
+            return self._all.get(name, default)
+        if self._event is None:
+            return default
+        return self._event.get("variable_" + name, default)
+
+    def __getitem__(self, name: str) -> str:
+        value = self.get(name)
+        if value is None:
+            raise KeyError(name)
+        return value
+
+    def _every(self) -> dict[str, str]:
+        if self._all is None:
+            items = self._event.items if self._event is not None else []
+            self._all = {}
+            for key, value in items:
+                if key.startswith("variable_"):
+                    self._all.setdefault(key[9:], value)
+        return self._all
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._every())
+
+    def __len__(self) -> int:
+        return len(self._every())
 
 
 class _ReplyMustBeOk:
@@ -111,7 +150,7 @@ class Channel:
         # The channel's variables as `connect` reported them. Results are read from the event
         # that completes each command, never from here: copying every event's ~150 headers
         # into one dict was a tenth of the controller's CPU per call, for nothing.
-        self.variables: dict[str, str] = {}
+        self.variables: Mapping[str, str] = {}
         self.hangup_cause: str | None = None
         self.hangup_by: str | None = None
         self.socket_mode = ""
@@ -133,9 +172,9 @@ class Channel:
         reply, events, linger = self._exchange(
             opening(linger_seconds), 3, timeout, send=not opening_sent
         )
-        self.variables = {k[9:]: v for k, v in reply.headers.items() if k.startswith("variable_")}
-        self.uuid = reply.headers.get("Unique-ID", self.variables.get("uuid", ""))
-        self.socket_mode = reply.headers.get("Socket-Mode", "")
+        self.variables = ChannelVariables(reply.event)
+        self.uuid = reply.header("Unique-ID") or self.variables.get("uuid", "") or ""
+        self.socket_mode = reply.header("Socket-Mode") or ""
         if self.socket_mode != "async":
             # `socket host:port` without `async full` (or an unquoted &socket() in an
             # originate): FreeSWITCH then refuses linger/event/api with "-ERR command not found".

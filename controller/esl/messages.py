@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from controller.esl.protocol import Frame, ProtocolError, _text, url_decode
 
@@ -138,21 +138,51 @@ def parse_event(frame: Frame) -> Event | None:
 # -- replies and notices ----------------------------------------------------------------------
 
 
-@dataclass(slots=True)
 class Reply:
     """A `command/reply` or `api/response`. `ok` is False for `-ERR ...` / `-USAGE ...` (an
     unset or empty variable makes `getvar` answer `-ERR command not found`). For the connect
-    reply `headers`/`items` are the CHANNEL_DATA headers, decoded, and `text` is "+OK\\n"."""
+    reply `event` is the CHANNEL_DATA event it carries, read lazily like any event (a
+    controller reads a handful of its ~150 headers), `headers`/`items` its headers, decoded,
+    and `text` is "+OK\\n"."""
 
-    ok: bool
-    text: str
-    content_type: str
-    headers: dict[str, str]
-    items: list[tuple[str, str]] = field(default_factory=list, repr=False)
+    __slots__ = ("_headers", "content_type", "event", "ok", "text")
+
+    def __init__(
+        self,
+        ok: bool,
+        text: str,
+        content_type: str,
+        headers: dict[str, str] | None = None,
+        event: Event | None = None,
+    ) -> None:
+        self.ok = ok
+        self.text = text
+        self.content_type = content_type
+        self._headers = headers
+        self.event = event
+
+    @property
+    def headers(self) -> dict[str, str]:
+        if self._headers is None:
+            self._headers = self.event.headers if self.event is not None else {}
+        return self._headers
+
+    @property
+    def items(self) -> list[tuple[str, str]]:
+        return self.event.items if self.event is not None else list(self.headers.items())
+
+    def header(self, name: str, default: str | None = None) -> str | None:
+        """One header, without parsing the others."""
+        if self.event is not None and self._headers is None:
+            return self.event.get(name, default)
+        return self.headers.get(name, default)
 
     @property
     def job_uuid(self) -> str | None:
-        return self.headers.get("Job-UUID")
+        return self.header("Job-UUID")
+
+    def __repr__(self) -> str:
+        return f"<Reply {self.content_type} {self.text.strip()!r}>"
 
 
 def _is_ok(text: str) -> bool:
@@ -161,17 +191,17 @@ def _is_ok(text: str) -> bool:
 
 def parse_reply(frame: Frame) -> Reply | None:
     """The reply in a command/reply or api/response frame (api: `text` is the body), or None."""
-    content_type, headers, items = frame.content_type, frame.headers, None
+    content_type, headers = frame.content_type, frame.headers
     if content_type == "api/response":
-        text = _text(frame.body)
-    elif content_type != "command/reply":
+        return Reply(_is_ok(text := _text(frame.body)), text, content_type, headers)
+    if content_type != "command/reply":
         return None
-    else:
-        if "Event-Name" in headers:  # connect: a serialized CHANNEL_DATA event
-            event = Event(_header_items(frame.raw_head))
-            headers, items = event.headers, event.items
-        text = headers.get("Reply-Text", "")
-    return Reply(_is_ok(text), text, content_type, headers, items or list(headers.items()))
+    if "Event-Name" in headers:  # connect: a serialized CHANNEL_DATA event
+        event = Event.from_block(frame.raw_head)
+        text = event.get("Reply-Text") or ""
+        return Reply(_is_ok(text), text, content_type, event=event)
+    text = headers.get("Reply-Text", "")
+    return Reply(_is_ok(text), text, content_type, headers)
 
 
 @dataclass(slots=True)
