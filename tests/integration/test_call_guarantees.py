@@ -152,5 +152,7 @@ def test_a_bug_in_a_node_fails_only_that_call(harness: Harness, monkeypatch) -> 
     broken_record = harness.record_of(broken_call)
     [step] = [s for s in broken_record.path if s.nodeId == "has-balance"]
     assert step.error == "internal error: RuntimeError: boom"
-    assert (step.output, step.next) == ("onError", "goodbye")  # the flow's own error path
+    # has-balance wires no onError (its `exists` test cannot fail): the call ends, recorded.
+    assert (step.output, step.next) == ("onError", None)
+    assert broken_record.result == "error" and "boom" in (broken_record.error or "")
     assert harness.record_of(healthy_call).result == "completed"
