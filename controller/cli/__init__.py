@@ -23,7 +23,18 @@ from controller import __version__
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 
 # Subcommand modules under controller/cli/, in the order `callflow --help` lists them.
-COMMANDS = ("validate", "lint", "graph", "test", "schema", "run", "simulate", "call", "say")
+COMMANDS = (
+    "validate",
+    "lint",
+    "graph",
+    "test",
+    "schema",
+    "run",
+    "simulate",
+    "call",
+    "say",
+    "program",
+)
 
 Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 

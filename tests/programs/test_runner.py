@@ -16,6 +16,7 @@ import pytest
 from support.harness import REPO, DialHarness, build_dial_harness, close_dial_harness
 from support.programs import FakeClock, FakeMonotonic, contact, drive, originates_by_number
 
+from controller.metrics import REGISTRY
 from controller.programs import lifecycle
 from controller.programs.manager import ProgramManager
 from controller.programs.model import parse_spec
@@ -82,7 +83,12 @@ def bench(tmp_path: Path) -> Iterator[Bench]:
 A, B, C, D = "+212600000001", "+212600000002", "+212600000003", "+212600000004"
 
 
+def sample(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
 def test_outcomes_retries_and_final_dispositions(bench: Bench) -> None:
+    busy_before = sample("callflow_program_attempts_total", outcome="busy")
     sim = bench.dial.simulator
     sim.add_callee(A, Callee.from_text("answer: press 1", audio=HUMAN))
     sim.add_callee(B, "busy")
@@ -114,6 +120,9 @@ def test_outcomes_retries_and_final_dispositions(bench: Bench) -> None:
     }
     assert rows[A].last_variables["customerResponse"] == "1"
     assert bench.store.get_program("p1").state == "completed"
+    assert sample("callflow_program_attempts_total", outcome="busy") == busy_before + 3
+    bench.manager.check()
+    assert sample("callflow_programs", state="completed") == 1
     # Every attempt's uuid is its call's: the record's callId or its dial's uuid.
     records = {r["callId"] for r in bench.dial.written_records()}
     records |= {(r.get("dial") or {}).get("uuid") for r in bench.dial.written_records()}

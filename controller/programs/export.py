@@ -1,0 +1,102 @@
+"""A program's results, one entry per contact: CSV for spreadsheets, JSON for tools.
+
+Each contact: its number and fields, status and final disposition, attempts, the last
+call's outcome, result, call id and flow variables (e.g. `customerResponse`). JSON adds every
+attempt (uuid, outcome, result, cause, times). CSV columns: the fixed ones, then the contact
+fields, `attr.<name>` for custom attributes and `var.<name>` for the last call's variables.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from datetime import UTC, datetime
+from typing import Any, TextIO
+
+from controller.programs.store import AttemptRow, ContactRow, ProgramStore
+
+FIXED = (
+    "phone",
+    "line",
+    "status",
+    "disposition",
+    "attempts",
+    "lastOutcome",
+    "lastResult",
+    "lastCallId",
+    "nextAttemptAt",
+)
+
+
+def _time(epoch: float | None) -> str | None:
+    if epoch is None:
+        return None
+    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def contact_result(row: ContactRow, attempts: list[AttemptRow]) -> dict[str, Any]:
+    return {
+        "phone": row.phone,
+        "line": row.line,
+        "status": row.status,
+        "disposition": row.disposition,
+        "attempts": row.attempts,
+        "lastOutcome": row.last_outcome,
+        "lastResult": row.last_result,
+        "lastCallId": row.last_call_id,
+        "nextAttemptAt": _time(row.next_at) if row.status == "pending" else None,
+        "contact": row.data,
+        "timezone": row.timezone,
+        "variables": row.last_variables,
+        "attemptLog": [
+            {
+                "uuid": attempt.uuid,
+                "number": attempt.number,
+                "state": attempt.state,
+                "outcome": attempt.outcome,
+                "result": attempt.result,
+                "cause": attempt.cause,
+                "startedAt": _time(attempt.started_at),
+                "endedAt": _time(attempt.ended_at),
+            }
+            for attempt in attempts
+        ],
+    }
+
+
+def results(store: ProgramStore, program_id: str) -> list[dict[str, Any]]:
+    by_contact: dict[int, list[AttemptRow]] = {}
+    for attempt in store.attempts(program_id):
+        by_contact.setdefault(attempt.contact_id, []).append(attempt)
+    return [contact_result(row, by_contact.get(row.id, [])) for row in store.contacts(program_id)]
+
+
+def write_json(entries: list[dict[str, Any]], out: TextIO) -> None:
+    json.dump(entries, out, ensure_ascii=False, indent=2, default=str)
+    out.write("\n")
+
+
+def write_csv(entries: list[dict[str, Any]], out: TextIO) -> None:
+    fields: list[str] = []
+    attributes: list[str] = []
+    variables: list[str] = []
+    for entry in entries:
+        for key, value in entry["contact"].items():
+            if key == "customAttributes":
+                attributes += [f"attr.{k}" for k in value if f"attr.{k}" not in attributes]
+            elif key != "phone" and key not in fields:
+                fields.append(key)
+        variables += [f"var.{k}" for k in entry["variables"] if f"var.{k}" not in variables]
+    writer = csv.DictWriter(out, [*FIXED, *fields, *attributes, *variables], lineterminator="\n")
+    writer.writeheader()
+    for entry in entries:
+        row = {name: entry[name] for name in FIXED}
+        contact = entry["contact"]
+        row.update({name: contact.get(name) for name in fields})
+        row.update({f"attr.{k}": v for k, v in contact.get("customAttributes", {}).items()})
+        row.update({f"var.{k}": _cell(v) for k, v in entry["variables"].items()})
+        writer.writerow(row)
+
+
+def _cell(value: Any) -> Any:
+    return json.dumps(value, ensure_ascii=False) if isinstance(value, dict | list) else value
