@@ -115,21 +115,36 @@ def _non_empty_literal(value: Any) -> bool:
     return value is not None
 
 
-def definitely_set(flow: Flow) -> dict[str, frozenset[str]]:
+Edges = dict[str, list[tuple[str, str, frozenset[str]]]]  # node -> (wire, target, set after)
+
+
+def _edges(flow: Flow) -> Edges:
+    """Each node's routes to another node, with what is set once it is taken: computed once,
+    as every search below walks them."""
+    return {
+        node_id: [
+            (route.wire or "", route.target, set_after(flow.nodes[node_id], route.output))
+            for route in routes(flow.nodes[node_id])
+            if route.target is not None
+        ]
+        for node_id in flow.nodes
+    }
+
+
+def definitely_set(flow: Flow, edges: Edges | None = None) -> dict[str, frozenset[str]]:
     """For each reachable node, the flow variables set on every path that reaches it."""
+    edges = _edges(flow) if edges is None else edges
     known: dict[str, frozenset[str]] = {flow.start_node_id: frozenset()}
     queue = deque([flow.start_node_id])
     while queue:
-        node = flow.nodes[queue.popleft()]
-        for route in routes(node):
-            if route.target is None:
-                continue
-            out = known[node.id] | set_after(node, route.output)
-            before = known.get(route.target)
+        node_id = queue.popleft()
+        for _, target, assigned in edges[node_id]:
+            out = known[node_id] | assigned
+            before = known.get(target)
             after = out if before is None else before & out
             if after != before:
-                known[route.target] = after
-                queue.append(route.target)
+                known[target] = after
+                queue.append(target)
     return known
 
 
@@ -139,28 +154,35 @@ def reads_before_set(flow: Flow) -> list[UnsetRead]:
     Variables no node sets at all are left out: validation already warns about those
     (`unset-variable`)."""
     written = set().union(*(writes(node) for node in flow.nodes.values()))
-    known = definitely_set(flow)
+    edges = _edges(flow)
+    known = definitely_set(flow, edges)
+    searches: dict[str, dict[str, Step | None]] = {}
     found = []
     for node_id in reachable(flow):
         for pointer, name in flow_reads(flow.nodes[node_id]):
             if name in written and name not in known[node_id]:
-                path = _path_without(flow, name, node_id)
+                if name not in searches:
+                    searches[name] = _paths_without(flow.start_node_id, edges, name)
+                path = _path_to(searches[name], node_id)
                 found.append(UnsetRead(node_id, pointer, name, path))
     return found
 
 
-def _path_without(flow: Flow, name: str, goal: str) -> tuple[Step, ...]:
-    """The shortest path from the start node to `goal` on which `name` is never set."""
-    came_from: dict[str, Step | None] = {flow.start_node_id: None}
-    queue = deque([flow.start_node_id])
-    while queue and goal not in came_from:
-        node = flow.nodes[queue.popleft()]
-        for route in routes(node):
-            target = route.target
-            if target is None or target in came_from or name in set_after(node, route.output):
-                continue
-            came_from[target] = (node.id, route.wire)
-            queue.append(target)
+def _paths_without(start: str, edges: Edges, name: str) -> dict[str, Step | None]:
+    """A breadth-first search from the start that never takes a route setting `name`: for each
+    node it reaches, the step that reached it first (so shortest paths)."""
+    came_from: dict[str, Step | None] = {start: None}
+    queue = deque([start])
+    while queue:
+        node_id = queue.popleft()
+        for wire, target, assigned in edges[node_id]:
+            if target not in came_from and name not in assigned:
+                came_from[target] = (node_id, wire)
+                queue.append(target)
+    return came_from
+
+
+def _path_to(came_from: dict[str, Step | None], goal: str) -> tuple[Step, ...]:
     steps: list[Step] = [(goal, None)]
     previous = came_from[goal]  # KeyError would mean the analysis and the search disagree
     while previous is not None:
