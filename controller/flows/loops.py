@@ -22,11 +22,13 @@ from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from controller.flows.dataflow import Step, flow_reads, writes
+from controller.flows.dataflow import Step, writes
 from controller.flows.model import Flow, Node
 from controller.flows.routes import Route, reachable, routes
+from controller.nodes import NODE_TYPES
 from controller.nodes.base import ERROR_OUTPUT
 from controller.nodes.condition import comparisons
+from controller.templates import placeholders
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +81,8 @@ def _fixed_conditions(flow: Flow, component: set[str]) -> set[str]:
         if node.type != "condition":
             continue
         names = {rule["variable"] for _, rule in comparisons(node.config)}
-        names |= {name for _, name in flow_reads(node)}
+        for _, text in NODE_TYPES["condition"].templates(node.config):
+            names.update(placeholders(text))  # values too: `equals "{{sys.now}}"` changes
         if "sys.now" not in names and not names & changed:
             fixed.add(node_id)
     return fixed

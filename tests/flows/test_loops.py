@@ -70,6 +70,12 @@ def test_a_condition_on_the_clock_is_a_way_out() -> None:
     assert closed_loops(_flow(check, _hold("check"))) == []
 
 
+def test_a_condition_comparing_with_the_clock_is_a_way_out() -> None:
+    rule = {"variable": "contact.deadline", "operator": "gt", "value": "{{ sys.now }}"}
+    check = _check(rule, onTrue="hold", onFalse="end")
+    assert closed_loops(_flow(check, _hold("check"))) == []
+
+
 def test_a_condition_on_a_variable_set_outside_the_loop_is_fixed() -> None:
     first = {
         "id": "first",
