@@ -87,6 +87,17 @@ def test_coverage_file(
     assert "(10 of 10)" in captured.out
 
 
+def test_coverage_written_by_callflow_test(tmp_path: Path) -> None:
+    # the format both commands agree on, end to end: the shipped scenarios take every output
+    coverage = tmp_path / "coverage.json"
+    tested = callflow("test", "flows/payment-reminder.test.yaml", "--coverage-json", str(coverage))
+    assert tested.returncode == 0, tested.stdout + tested.stderr
+    result = callflow("graph", FLOW, "--coverage", str(coverage), "--format", "dot")
+    assert result.returncode == 0, result.stderr
+    assert "style=dashed" not in result.stdout and "(0 of 10)" in result.stdout
+    assert re.search(r'n2 -> n3 \[label="1 \(\d+\)"\];', result.stdout)  # a branch, counted
+
+
 @pytest.mark.parametrize(
     "content",
     ["not json", "[]", '{"flows": {"payment-reminder": {"taken": {"dial-1": {"onAnswer": "x"}}}}}'],
