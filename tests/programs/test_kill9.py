@@ -1,0 +1,176 @@
+"""kill -9 in the middle of a program: a real controller subprocess against the simulator's
+event socket is killed while calls are in flight, then started again. Nobody is dialled more
+than their rule allows (originates counted per number at the simulator), every result that
+was written is in the program's state, and the program completes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import gevent
+import pytest
+import yaml
+from gevent import subprocess as gsubprocess
+from support.harness import REPO
+from support.programs import originates_by_number
+
+from controller.flowstore import FlowStore
+from controller.programs import lifecycle
+from controller.programs.importer import ImportedContact
+from controller.programs.model import parse_spec
+from controller.programs.retries import outcome_of
+from controller.programs.sqlite_store import SQLiteStore
+from controller.simulator import Simulator
+from controller.simulator.callee import Callee
+
+FIXTURES = REPO / "tests" / "fixtures" / "programs"
+ANSWERS = [f"+2126000001{n:02d}" for n in range(10)]  # ring 1 s, answer: completed
+BUSY = [f"+2126000002{n:02d}" for n in range(6)]  # ring 0.5 s, busy: one retry allowed
+WAIT = 60.0
+
+
+def wait_until(condition: Callable[[], bool], what: str, timeout: float = WAIT) -> None:
+    """Wait for a condition of another process (its database, the simulator's calls)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        gevent.sleep(0.05)  # lets the simulator's greenlets run while we poll
+
+
+@pytest.fixture
+def simulator() -> Iterator[Simulator]:
+    sim = Simulator(controller=("127.0.0.1", 9), clock="real")  # rings take real time
+    try:
+        yield sim
+    finally:
+        sim.close()
+
+
+def start_controller(config: Path, log: Path) -> gsubprocess.Popen:
+    return gsubprocess.Popen(
+        [sys.executable, "-m", "controller.cli", "run", "--config", str(config)],
+        cwd=REPO,
+        stdout=gsubprocess.DEVNULL,
+        stderr=log.open("ab"),
+    )
+
+
+def write_config(tmp_path: Path, esl: tuple[str, int]) -> Path:
+    flows = tmp_path / "flows"
+    flows.mkdir()
+    shutil.copy(FIXTURES / "flows" / "quick-dial.yaml", flows)
+    config = tmp_path / "callflow.yaml"
+    settings = {
+        "flows": str(flows),
+        "audio": str(REPO / "audio"),
+        "recordings": str(tmp_path / "recordings"),
+        "records": str(tmp_path / "records" / "calls.jsonl"),
+        "listen": "127.0.0.1:0",
+        "http_listen": "",
+        "esl": f"{esl[0]}:{esl[1]}",
+        "gateway": "gw1",
+        "programs_db": str(tmp_path / "programs.db"),
+        "shutdown_grace": 2,
+    }
+    config.write_text(yaml.safe_dump(settings))
+    return config
+
+
+def create_program(store: SQLiteStore, flows: Path) -> None:
+    """What `callflow program create/import/start` do, with this test's connection."""
+    spec = parse_spec(
+        {
+            "name": "kill -9",
+            "flow": "quick-dial",
+            "timezone": "Africa/Casablanca",
+            "defaultCountry": "MA",
+            "pacing": {"maxConcurrent": 4, "callsPerSecond": 8},
+            "retries": {"busy": {"after": "1s", "times": 1}},
+        }
+    )
+    lifecycle.create(store, "p1", spec, now=time.time())
+    contacts = [
+        ImportedContact(phone, {"phone": phone}, None, line)
+        for line, phone in enumerate(ANSWERS + BUSY, start=2)
+    ]
+    store.add_contacts("p1", contacts, now=time.time())
+    served = FlowStore(flows)
+    served.load_all()
+    lifecycle.start(store, "p1", lambda f: served.get(f).version, now=time.time())
+
+
+def stop(process: gsubprocess.Popen) -> None:
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=20)
+    except gsubprocess.TimeoutExpired:
+        process.kill()
+
+
+def test_kill_9_mid_program_then_start_again(tmp_path: Path, simulator: Simulator) -> None:
+    for number in ANSWERS:
+        simulator.add_callee(number, Callee.from_text("ring 1s"))
+    for number in BUSY:
+        simulator.add_callee(number, Callee.from_text("ring 0.5s busy"))
+    config = write_config(tmp_path, simulator.start_inbound())
+    store = SQLiteStore(tmp_path / "programs.db")
+    create_program(store, tmp_path / "flows")
+
+    def status(name: str) -> int:
+        return store.stats("p1", now=time.time()).by_status.get(name, 0)
+
+    log = tmp_path / "controller.log"
+    first = start_controller(config, log)
+    try:  # killed with calls in flight and some results already recorded
+        wait_until(lambda: status("dialing") >= 2 and status("done") >= 4, "calls in flight")
+        os.kill(first.pid, signal.SIGKILL)
+        assert first.wait(timeout=10) == -signal.SIGKILL
+    finally:
+        if first.poll() is None:
+            first.kill()
+    left_dialing = {a.uuid for a in store.open_attempts()}
+    assert left_dialing, "the kill should leave attempts in flight"
+    second = start_controller(config, log)
+    try:
+        wait_until(lambda: store.get_program("p1").state == "completed", "the program to end")
+    finally:
+        stop(second)
+    try:
+        check_results(store, simulator, tmp_path, left_dialing)
+    finally:
+        store.close()
+
+
+def check_results(
+    store: SQLiteStore, simulator: Simulator, tmp_path: Path, left_dialing: set[str]
+) -> None:
+    rows = {row.phone: row for row in store.contacts("p1")}
+    attempts = store.attempts("p1")
+    originates = originates_by_number(simulator)
+    diagnostics = (tmp_path / "controller.log").read_text()[-3000:]
+    # Nobody dialled beyond their rule: one call for a person who answered, at most two for a
+    # busy line; and never an originate without its attempt committed first.
+    for phone, row in rows.items():
+        assert row.status == "done", (phone, row, diagnostics)
+        limit = 1 if phone in ANSWERS else 2
+        assert originates[phone] <= row.attempts <= limit, (phone, originates[phone], row)
+    # No result lost: every record written is its attempt's result, and nothing is left open.
+    records = tmp_path / "records" / "calls.jsonl"
+    written = [json.loads(line) for line in records.read_text().splitlines() if line.strip()]
+    by_uuid = {a.uuid: a for a in attempts}
+    for record in written:
+        uuid = record["callId"] if record["callId"] in by_uuid else record["dial"]["uuid"]
+        assert by_uuid[uuid].outcome == outcome_of(record), (record, by_uuid[uuid])
+    assert all(a.state == "done" for a in attempts)
+    unresolved = {a.uuid for a in attempts if a.outcome == "unknown"}
+    assert unresolved <= left_dialing  # only calls cut by the crash may be unknown
+    answered = [rows[p] for p in ANSWERS if rows[p].disposition == "completed"]
+    assert answered and all(r.last_variables == {"customerResponse": "1"} for r in answered)
