@@ -13,8 +13,8 @@ import json
 import logging
 import os
 import threading
+import time
 from dataclasses import dataclass, field, fields
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +23,17 @@ from controller import metrics
 log = logging.getLogger("callflow.records")
 
 
+_SECOND: list[Any] = [-1, ""]  # the last whole second formatted, and its text
+
+
 def utc_now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    """Now, UTC, to the millisecond: 2026-11-27T13:40:05.123Z. Several per call (each step
+    starts with one), so the date part is formatted once a second."""
+    now = time.time()
+    second = int(now)
+    if second != _SECOND[0]:
+        _SECOND[:] = [second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))]
+    return f"{_SECOND[1]}.{int((now - second) * 1000):03d}Z"
 
 
 @dataclass(slots=True)

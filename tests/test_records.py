@@ -2,11 +2,13 @@ from __future__ import annotations
 
 import json
 import logging
+import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from controller.records import CallRecord, RecordWriter, Step
+from controller.records import CallRecord, RecordWriter, Step, utc_now
 
 
 def test_one_json_line_per_record(tmp_path: Path) -> None:
@@ -31,3 +33,12 @@ def test_an_unwritable_file_logs_the_record_instead(
         assert not writer.write(CallRecord(callId="lost-not"))
     assert writer.failed == 1
     assert '"callId": "lost-not"' in caplog.text
+
+
+def test_timestamps_are_utc_to_the_millisecond() -> None:
+    before = datetime.now(UTC)
+    stamp = utc_now()
+    after = datetime.now(UTC)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", stamp)
+    parsed = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    assert before.replace(microsecond=before.microsecond // 1000 * 1000) <= parsed <= after
