@@ -160,7 +160,9 @@ class ScenarioRunner:
         alone = [o for o in outcomes if not self._runs_together(o.scenario)]
         pool = Pool(self.concurrency)
         greenlets = [pool.spawn(self._run_one, outcome) for outcome in together]
-        gevent.joinall(greenlets, timeout=RECORD_TIMEOUT * 2)
+        # Each scenario's waits are bounded; this bounds the whole batch the same way.
+        rounds = -(-len(together) // self.concurrency) + 1
+        gevent.joinall(greenlets, timeout=RECORD_TIMEOUT * rounds)
         for greenlet, outcome in zip(greenlets, together, strict=True):
             if not greenlet.dead:
                 outcome.problems.append("the scenario did not finish in time")
