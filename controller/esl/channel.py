@@ -31,7 +31,7 @@ import re
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import gevent
@@ -40,7 +40,7 @@ from gevent.event import Event as Flag
 from gevent.lock import Semaphore
 
 from controller import logs, metrics
-from controller.esl.messages import Event, Reply, parse_event, parse_reply
+from controller.esl.messages import ChannelVariables, Event, Reply, parse_event, parse_reply
 from controller.esl.protocol import (
     FrameReader,
     ProtocolError,
@@ -72,45 +72,6 @@ SOCKET_CLOSED = "SOCKET_CLOSED"
 # processes and cost a fraction of a uuid4 (four or more per call).
 _EXECUTION_PREFIX = f"{uuid.uuid4()}-"
 _EXECUTION_NUMBERS = itertools.count(1)
-
-
-class ChannelVariables(Mapping[str, str]):
-    """The channel's variables (`variable_*` headers) as the connect reply reported them, read
-    one at a time from its header block: a call reads a handful of ~100."""
-
-    __slots__ = ("_all", "_event")
-
-    def __init__(self, event: Event | None) -> None:
-        self._event = event
-        self._all: dict[str, str] | None = None
-
-    def get(self, name: str, default: Any = None) -> Any:  # type: ignore[override]
-        if self._all is not None:
-            return self._all.get(name, default)
-        if self._event is None:
-            return default
-        return self._event.get("variable_" + name, default)
-
-    def __getitem__(self, name: str) -> str:
-        value = self.get(name)
-        if value is None:
-            raise KeyError(name)
-        return value
-
-    def _every(self) -> dict[str, str]:
-        if self._all is None:
-            items = self._event.items if self._event is not None else []
-            self._all = {}
-            for key, value in items:
-                if key.startswith("variable_"):
-                    self._all.setdefault(key[9:], value)
-        return self._all
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._every())
-
-    def __len__(self) -> int:
-        return len(self._every())
 
 
 class _ReplyMustBeOk:

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from controller.esl.protocol import Frame, ProtocolError, _raw, _text, url_decode
 
@@ -141,6 +143,45 @@ def parse_event(frame: Frame) -> Event | None:
     if content_type == "text/event-json":
         return parse_event_json(frame.body)
     return None
+
+
+class ChannelVariables(Mapping[str, str]):
+    """The channel's variables (`variable_*` headers) as the connect reply reported them, read
+    one at a time from its header block: a call reads a handful of ~100."""
+
+    __slots__ = ("_all", "_event")
+
+    def __init__(self, event: Event | None) -> None:
+        self._event = event
+        self._all: dict[str, str] | None = None
+
+    def get(self, name: str, default: Any = None) -> Any:  # type: ignore[override]
+        if self._all is not None:
+            return self._all.get(name, default)
+        if self._event is None:
+            return default
+        return self._event.get("variable_" + name, default)
+
+    def __getitem__(self, name: str) -> str:
+        value = self.get(name)
+        if value is None:
+            raise KeyError(name)
+        return value
+
+    def _every(self) -> dict[str, str]:
+        if self._all is None:
+            items = self._event.items if self._event is not None else []
+            self._all = {}
+            for key, value in items:
+                if key.startswith("variable_"):
+                    self._all.setdefault(key[9:], value)
+        return self._all
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._every())
+
+    def __len__(self) -> int:
+        return len(self._every())
 
 
 # -- replies and notices ----------------------------------------------------------------------
