@@ -105,11 +105,12 @@ class ProgramManager:
             counts[program.state] = counts.get(program.state, 0) + 1
             if program.state != "running":
                 continue
-            found = self.runners.get(program.id)
-            if found is not None and not self._greenlets[program.id].dead:
-                found.wake.set()
+            runner = self.runners.get(program.id)
+            if runner is not None and not self._greenlets[program.id].dead:
+                runner.wake.set()
                 continue
-            runner = self.runners[program.id] = self.runner_for(program.id)
+            if runner is None:  # after a pause the same runner goes on: it counts its calls
+                runner = self.runners[program.id] = self.runner_for(program.id)
             self._greenlets[program.id] = self.group.spawn(self._run, runner)
             log.info("program %s: running (flow %s)", program.id, program.spec.flow)
         for state, count in counts.items():

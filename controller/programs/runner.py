@@ -133,15 +133,16 @@ class ProgramRunner:
         claimed = self.store.claim_due(self.program_id, now=now, limit=room, owner=self.owner)
         for contact in claimed:
             self._consider(program, flow, gateway, contact, now)
-        if (
-            not claimed
-            and self.in_flight == 0
-            and self.store.stats(self.program_id, now=now).finished
-        ):
+        if not claimed and self.in_flight == 0 and self._finished(now):
             self.store.transition(self.program_id, "completed", allowed_from=("running",), now=now)
             log.info("program %s: completed", self.program_id)
             return None
         return 0.0 if len(claimed) == room else POLL_SECONDS
+
+    def _finished(self, now: float) -> bool:
+        """Every contact done. A program with no contacts yet waits for an import."""
+        stats = self.store.stats(self.program_id, now=now)
+        return stats.finished and stats.contacts > 0
 
     def _flow(self, program: ProgramRow) -> Flow | None:
         version = program.flow_version or ""

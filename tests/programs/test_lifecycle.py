@@ -13,6 +13,7 @@ from controller.programs import lifecycle
 from controller.programs.importer import ImportReport
 from controller.programs.manager import ProgramManager
 from controller.programs.model import ProgramSpec
+from controller.programs.runner import POLL_SECONDS
 from controller.programs.sqlite_store import SQLiteStore
 from controller.programs.store import ProgramStore, StoreError
 
@@ -149,5 +150,7 @@ def test_a_running_program_gets_a_runner_again_after_a_restart(
     )
     manager.check()
     assert list(manager.runners) == ["p1"]
+    assert manager.runners["p1"].tick() == POLL_SECONDS  # no contacts yet: it waits for some
+    assert reopened.get_program("p1").state == "running"
     manager.stop()
     reopened.close()
