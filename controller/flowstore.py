@@ -6,9 +6,14 @@ and only a valid version replaces the one being served — an invalid edit is lo
 problems and the previous version keeps serving. A call keeps the `Flow` object it started
 with, so its version is pinned whatever happens to the file meanwhile.
 
+The directory is scanned again for files added since (SIGHUP always; a list of the flows, or
+a call asking for a flow the store does not know, at most once a second). A file that is gone
+is dropped once it is still gone a second later (a `git checkout` rewriting it is not a
+removal): it is logged, its gauges go, and calls already running it finish on their version.
+
 A rejected edit is reported once per distinct text (however often the file is re-read): one
 log line, `callflow_flow_load_failures_total`, `callflow_flow_stale` set to 1 until a valid
-version is loaded, and `reload_status()` for the HTTP API.
+version is loaded, and `status()` for the HTTP API.
 """
 
 from __future__ import annotations
@@ -17,9 +22,7 @@ import logging
 import re
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from controller import metrics
 from controller.config import Route
@@ -49,15 +52,28 @@ class _Entry:
     last_success: float | None = None  # wall-clock time of the last valid load
     rejected_version: str | None = None  # hash of the file text last rejected
     rejected_at: float | None = None  # when that text was first rejected
+    missing_since: float | None = None  # monotonic time the file was first found gone
 
 
 @dataclass(frozen=True, slots=True)
 class FlowStatus:
-    """What the store knows of one flow file: the HTTP API's view of it."""
+    """What the store knows of one flow file and how reloading it went (the HTTP API's view).
+    Times are wall-clock (Unix) seconds."""
 
+    flow_id: str
     path: Path
     serving: Flow | None  # the version new calls run; None when no valid version was seen
     last: LoadResult  # the file's last load: its problems (an invalid edit keeps `serving`)
+    serving_since: float | None  # when the serving version was loaded
+    last_success: float | None  # when the file was last loaded and found valid
+    rejected_version: str | None  # hash of the rejected text the file holds, if any
+    rejected_at: float | None  # when that text was first rejected
+    missing: bool  # the file is gone; the flow is dropped when it still is at the next check
+
+    @property
+    def stale(self) -> bool:
+        """The file holds a rejected edit (`callflow_flow_stale`)."""
+        return self.rejected_at is not None
 
 
 class FlowStore:
@@ -74,6 +90,7 @@ class FlowStore:
         self.routes = [(re.compile(route.match), route.flow) for route in routes]
         self.default_flow = default_flow
         self._entries: dict[str, _Entry] = {}
+        self._scanned = time.monotonic()  # the last look for files added to the directory
         # Every valid version seen, so a call resumed by another process after its dial runs
         # the exact version it started on, even if the file has changed since.
         self._versions: dict[tuple[str, str], Flow] = {}
@@ -88,27 +105,57 @@ class FlowStore:
         return results
 
     def rescan(self) -> list[LoadResult]:
-        """Load flow files that are new or changed since they were read (SIGHUP). A file that
-        is gone keeps serving its last version, as between rescans: logged, not dropped."""
+        """Load flow files that are new, changed or moved since they were read (SIGHUP), and
+        drop those gone for a second. Returns the loads, so the caller can report them."""
+        self._scanned = time.monotonic()
+        found: dict[str, list[Path]] = {}
+        for path in discover([self.directory]) if self.directory.is_dir() else []:
+            found.setdefault(flow_id_for(path), []).append(path)
         results = []
-        paths = discover([self.directory]) if self.directory.is_dir() else []
-        for path in paths:
-            entry = self._entries.get(flow_id_for(path))
+        for flow_id, paths in found.items():
+            entry = self._entries.get(flow_id)
+            # The file already served keeps the id; another file with the same id is not
+            # taken for a new version of it at every scan.
+            path = entry.path if entry is not None and entry.path in paths else paths[0]
             try:
                 mtime = path.stat().st_mtime_ns
             except OSError:
                 continue  # gone since the listing
             if entry is None or entry.path != path or entry.mtime_ns != mtime:
                 results.append(self.load_file(path))
-        for flow_id, entry in self._entries.items():
-            if not entry.path.exists() and entry.serving is not None:
-                log.warning(
-                    "flow %s: %s is gone; still serving version %s",
-                    flow_id,
-                    entry.path,
-                    entry.serving.version,
-                )
+            elif entry.missing_since is not None:
+                entry.missing_since = None  # back before it was dropped
+        for flow_id in [f for f in self._entries if f not in found]:
+            self._gone(flow_id, self._entries[flow_id])
         return results
+
+    def refresh(self) -> None:
+        """`rescan()`, at most once every RECHECK_SECONDS: for lists of the flows, and calls
+        asking for a flow the store does not know (a file added since the last look)."""
+        if time.monotonic() - self._scanned >= RECHECK_SECONDS:
+            self.rescan()
+
+    def _gone(self, flow_id: str, entry: _Entry) -> bool:
+        """The file is gone: dropped when it still is RECHECK_SECONDS after first seen gone
+        (True), so a file rewritten by unlink-and-create is not a removal."""
+        now = time.monotonic()
+        if entry.missing_since is None:
+            entry.missing_since = now
+            return False
+        if now - entry.missing_since < RECHECK_SECONDS:
+            return False
+        self.remove(flow_id)
+        if entry.serving is not None:
+            log.warning(
+                "flow %s: %s is gone; version %s is no longer served (calls running it finish "
+                "on it)",
+                flow_id,
+                entry.path,
+                entry.serving.version,
+            )
+        else:
+            log.warning("flow %s: %s is gone", flow_id, entry.path)
+        return True
 
     def set_routes(self, routes: tuple[Route, ...], default_flow: str | None) -> None:
         """The route table and default flow for calls selected from now on."""
@@ -125,6 +172,7 @@ class FlowStore:
             entry = self._entries[flow_id] = _Entry(path, mtime, time.monotonic(), None, result)
         else:
             entry.path, entry.mtime_ns, entry.checked = path, mtime, time.monotonic()
+        entry.missing_since = None
         entry.last = result
         if result.flow is None:
             self._rejected(flow_id, entry, result)
@@ -177,14 +225,18 @@ class FlowStore:
         """The version of `flow_id` to run now, or None when there is no valid one."""
         entry = self._entries.get(flow_id)
         if entry is None:
-            return None
+            self.refresh()  # a file added since the last look?
+            entry = self._entries.get(flow_id)
+            if entry is None:
+                return None
         now = time.monotonic()
         if now - entry.checked >= RECHECK_SECONDS:
             entry.checked = now
             try:
                 mtime = entry.path.stat().st_mtime_ns
             except OSError:
-                mtime = entry.mtime_ns  # deleted: keep serving what we have
+                return None if self._gone(flow_id, entry) else entry.serving
+            entry.missing_since = None
             if mtime != entry.mtime_ns:
                 self.load_file(entry.path)
         return entry.serving
@@ -205,38 +257,30 @@ class FlowStore:
         return current
 
     def status(self, flow_id: str) -> FlowStatus | None:
-        """`flow_id`'s file, the version served and the last load (re-read if it changed)."""
-        self.get(flow_id)
-        entry = self._entries.get(flow_id)
-        return FlowStatus(entry.path, entry.serving, entry.last) if entry else None
-
-    def remove(self, flow_id: str) -> None:
-        """Stop serving `flow_id` (its file is gone); calls running it keep their version."""
-        self._entries.pop(flow_id, None)
-
-    def reload_status(self, flow_id: str) -> dict[str, Any] | None:
-        """How reloading `flow_id` went, JSON-ready (re-read first if the file changed): the
-        version serving and since when, and the last rejected edit with its problems."""
+        """`flow_id`'s file, the version served and since when, the last load and the edit it
+        rejected, if any (the file is re-read first if it changed); None: no such flow."""
         self.get(flow_id)
         entry = self._entries.get(flow_id)
         if entry is None:
             return None
-        last_error = None
-        if entry.rejected_at is not None:
-            last_error = {
-                "at": _iso(entry.rejected_at),
-                "version": entry.rejected_version,
-                "problems": [problem.as_dict() for problem in entry.last.errors],
-            }
-        return {
-            "flowId": flow_id,
-            "file": str(entry.path),
-            "servingVersion": entry.serving.version if entry.serving else None,
-            "servingSince": _iso(entry.serving_since),
-            "lastLoadSuccess": _iso(entry.last_success),
-            "stale": entry.rejected_at is not None,
-            "lastError": last_error,
-        }
+        return FlowStatus(
+            flow_id=flow_id,
+            path=entry.path,
+            serving=entry.serving,
+            last=entry.last,
+            serving_since=entry.serving_since,
+            last_success=entry.last_success,
+            rejected_version=entry.rejected_version,
+            rejected_at=entry.rejected_at,
+            missing=entry.missing_since is not None,
+        )
+
+    def remove(self, flow_id: str) -> None:
+        """Stop serving `flow_id` (its file is gone); calls running it keep their version.
+        Its gauges go with it: a flow that is not there is neither stale nor loaded."""
+        self._entries.pop(flow_id, None)
+        metrics.FLOW_STALE.remove(flow_id)
+        metrics.FLOW_LAST_LOAD_SUCCESS.remove(flow_id)
 
     def problems(self, flow_id: str) -> list[str]:
         entry = self._entries.get(flow_id)
@@ -260,9 +304,3 @@ class FlowStore:
     @property
     def flow_ids(self) -> list[str]:
         return sorted(self._entries)
-
-
-def _iso(timestamp: float | None) -> str | None:
-    if timestamp is None:
-        return None
-    return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="seconds")

@@ -3,11 +3,16 @@
 Writes are validated first, with the loader the CLI and the flow store use, on the very text
 that will be written; only a valid flow reaches the disk, atomically, and the store re-reads
 it at once (calls already running keep the version they started on).
+
+Each flow's entry is the store's `FlowStatus`: the version serving and since when, and an edit
+on disk that was rejected (hot reload) with its problems. A list looks for files added to or
+gone from the directory first (the store does, at most once a second).
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -49,6 +54,7 @@ class FlowsApi:
     # -- reading ----------------------------------------------------------------------------
 
     def list(self, request: Request) -> Response:
+        self.store.refresh()
         flows = []
         for flow_id in self.store.flow_ids:
             status = self.store.status(flow_id)
@@ -184,18 +190,36 @@ def _version(status: FlowStatus) -> str | None:
 
 
 def _summary(flow_id: str, status: FlowStatus) -> dict[str, Any]:
-    """A flow in the list: what serves, and what is wrong with the file if anything."""
+    """A flow in the list: what serves and since when, and what is wrong with the file if
+    anything (an edit rejected by the hot reload keeps the previous version serving)."""
     serving, last = status.serving, status.last
+    last_error = None
+    if status.rejected_at is not None:
+        last_error = {"at": _timestamp(status.rejected_at), "version": status.rejected_version}
     return {
         "id": flow_id,
         "name": serving.name if serving else None,
         "version": serving.version if serving else None,
         "serving": serving is not None,
+        "servingSince": _timestamp(status.serving_since),
+        "lastLoadSuccess": _timestamp(status.last_success),
         "valid": last.valid,
+        "stale": status.stale,
+        "lastError": last_error,
+        "missing": status.missing,
         "file": str(status.path),
         "problems": [problem.as_dict() for problem in last.errors],
         "warnings": [problem.as_dict() for problem in last.warnings],
     }
+
+
+def _timestamp(seconds: float | None) -> str | None:
+    """ISO 8601 UTC to the millisecond, as in call records: 2026-11-27T13:40:05.123Z."""
+    if seconds is None:
+        return None
+    whole = int(seconds)
+    text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole))
+    return f"{text}.{int((seconds - whole) * 1000):03d}Z"
 
 
 def _detail(flow_id: str, status: FlowStatus) -> dict[str, Any]:

@@ -80,10 +80,10 @@ def test_calls_keep_their_version_while_the_file_changes(
     _write(path, broken)  # a bad edit: v2 keeps serving
     third = harness.run("reload")
     assert (third.result, third.flowVersion) == ("v2", second.flowVersion)
-    status = harness.flows.reload_status("reload")
-    assert status["stale"] is True and status["servingVersion"] == second.flowVersion
-    [problem] = status["lastError"]["problems"]
-    assert (problem["file"], problem["node"], problem["pointer"]) == (
+    status = harness.flows.status("reload")
+    assert status.stale is True and status.serving.version == second.flowVersion
+    [problem] = status.last.errors
+    assert (problem.file, problem.node, problem.pointer) == (
         str(path),
         "end",
         "/graph/nodes/2/type",
