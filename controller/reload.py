@@ -4,8 +4,9 @@ as at start) and apply what can change while calls run.
 Applied at once, to calls that start from now on (a call in progress keeps the timeouts,
 limits and flow version it started with): `log_format`, `log_level`, `routes`,
 `default_flow`, `max_calls`, the timeouts and limits, `linger_seconds`, `gateway`,
-`dial_string`, `recordings`, `contacts`, `shutdown_grace`, and `api_keys`/`api_max_body` when
-the HTTP API takes settings live. The flows directory is rescanned for new and changed files.
+`dial_string`, `recordings`, `contacts`, `shutdown_grace`, and `api_keys`/`api_max_body`
+(handed to the HTTP API's `apply_settings`; an API without one keeps its keys until a
+restart). The flows directory is rescanned for new, changed and deleted files.
 
 Everything else (the listen addresses, the event socket, the records file, the flows and
 audio directories, and any setting not listed in `LIVE`) needs a restart: a change is logged,

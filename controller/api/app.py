@@ -59,6 +59,16 @@ class ApiApp:
         self.router = Router()
         FlowsApi(flows).register(self.router)
         CallsApi(calls, flows, outbound, esl).register(self.router)
+        self._log_keys()
+
+    def apply_settings(self, settings: Settings) -> None:
+        """SIGHUP (`controller.reload`): the keys and the body limit for requests from now
+        on; a request already past its key check finishes as it started."""
+        self.keys = ApiKeys(settings.api_keys)
+        self.max_body = settings.api_max_body
+        self._log_keys()
+
+    def _log_keys(self) -> None:
         if self.keys:
             log.info("flows and calls API under /api (%d key(s))", len(self.keys))
         else:

@@ -12,8 +12,8 @@ log = logging.getLogger("callflow.api")
 
 HEADER = "x-api-key"
 HOW_TO_SET = (
-    "set api_keys in the config file (a list) or CALLFLOW_API_KEYS (comma-separated) "
-    "in the environment, then restart the controller"
+    "set api_keys in the config file (a list) and send the controller SIGHUP, or "
+    "CALLFLOW_API_KEYS (comma-separated) in its environment and restart it"
 )
 
 

@@ -13,6 +13,7 @@ from support.api_client import ApiClient, api_settings, client_for
 from controller import runner
 from controller.api import openapi_text
 from controller.api.flows import FlowsApi
+from controller.reload import SettingsSource, reload_settings
 
 LIMIT = 4096
 
@@ -127,3 +128,44 @@ def test_the_openapi_document_is_served_without_a_key(api: ApiClient) -> None:
         "description": as_json["components"]["securitySchemes"]["apiKey"]["description"],
     }
     json.dumps(as_json)
+
+
+def test_sighup_changes_the_keys_and_the_body_limit_of_a_running_api(
+    tmp_path: Path, flows_dir: Path
+) -> None:
+    """The config file edited and read again as SIGHUP does (`reload_settings`): the old key
+    is refused from then on and the new one let in, without a restart."""
+    config = tmp_path / "callflow.yaml"
+    settings = {
+        "flows": str(flows_dir),
+        "records": str(tmp_path / "calls.jsonl"),
+        "recordings": str(tmp_path / "recordings"),
+        "listen": "127.0.0.1:0",
+        "http_listen": "127.0.0.1:0",
+        "esl": "",
+        "api_keys": ["old-key-0123456789"],
+    }
+    config.write_text(yaml.safe_dump(settings))
+    source = SettingsSource(config_file=config)
+    built = runner.build(source.load())
+    built.start()
+    try:
+        old, new = client_for(built, "old-key-0123456789"), client_for(built, "new-key-9876543210")
+        assert (old.get("/api/flows").status, new.get("/api/flows").status) == (200, 401)
+        assert old.request("POST", "/api/flows/validate", raw=padded(LIMIT + 1)).status == 200
+
+        keys = ["new-key-9876543210"]
+        config.write_text(yaml.safe_dump({**settings, "api_keys": keys, "api_max_body": LIMIT}))
+        result = reload_settings(built, source)
+        assert sorted(result.applied) == ["api_keys", "api_max_body"]
+        assert result.needs_restart == []
+        assert old.get("/api/flows").status == 401
+        assert new.get("/api/flows").status == 200
+        assert new.request("POST", "/api/flows/validate", raw=padded(LIMIT + 1)).status == 413
+        assert built.settings.api_keys == ("new-key-9876543210",)
+
+        config.write_text(yaml.safe_dump({**settings, "api_keys": []}))  # keys removed: closed
+        reload_settings(built, source)
+        assert new.get("/api/flows").status == 503
+    finally:
+        built.stop(drain_seconds=5)
