@@ -38,6 +38,7 @@ class FakeCall:
     started: float
     buffer: bytes = b""
     served: float | None = None  # when `connect` arrived
+    readable_at: float | None = None  # when select() last reported data on the socket
     held: tuple[str, str] | None = None  # (Event-UUID, digits variable) of a held execute
     sendmsgs: int = 0
     closed: bool = False
@@ -75,7 +76,13 @@ class FakeSwitch:
         return call
 
     def poll(self, timeout: float) -> None:
-        for key, _ in self.selector.select(timeout):
+        ready = self.selector.select(timeout)
+        # Stamp every socket that has data before answering any: building replies (a connect
+        # reply is ~4 KB) takes this one thread a while, and that is not the controller's time.
+        now = time.perf_counter()
+        for key, _ in ready:
+            key.data.readable_at = now
+        for key, _ in ready:
             self._readable(key.data)
 
     def run_until(self, done: object, timeout: float) -> bool:
@@ -150,7 +157,7 @@ class FakeSwitch:
 
     def _command(self, call: FakeCall, line: str, headers: dict[str, str], body: str) -> None:
         if line == "connect":
-            call.served = time.perf_counter()
+            call.served = call.readable_at or time.perf_counter()
             if self.vanish == "connect":
                 return self.close(call, abrupt=self.rst)
             channel = {
