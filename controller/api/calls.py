@@ -2,8 +2,9 @@
 
 Records come from the server's `on_record` hook into a bounded map of recent calls (no
 scanning of the records file); a call placed here is "in progress" until its record is
-written. The id given back is this API's: the record's own `callId` becomes FreeSWITCH's
-channel uuid once the call is answered.
+written. The uuid given back is the call's own: the origination uuid of the flow's first
+dial, so FreeSWITCH's channel, the record's `callId` and `dial.uuid` all carry it (a flow
+that dials again after its first dial failed answers on the new dial's uuid).
 """
 
 from __future__ import annotations
@@ -23,11 +24,11 @@ from controller.api.router import Router
 from controller.dialer import DialRequest, check_request, encode_state
 from controller.exceptions import NodeError
 from controller.flowstore import FlowStore
+from controller.outbound import OutboundCalls, UnknownFlow
 from controller.records import CallRecord, utc_now
 
 if TYPE_CHECKING:
     from controller.esl.inbound import EventSocketClient
-    from controller.outbound import OutboundCalls
 
 RECENT_CALLS = 10_000  # records kept for GET /api/calls/{uuid}; the file keeps them all
 CALL_FIELDS = frozenset({"flow", "to", "contact"})
@@ -133,8 +134,11 @@ class CallsApi:
             raise ApiError(503, "calls cannot be placed: no event socket is configured (esl)")
         if not self.esl.connected:
             raise ApiError(503, "not connected to FreeSWITCH's event socket; try again later")
-        result = self.outbound.place(flow_id, contact=contact, to=to)
         call_id = str(uuidlib.uuid4())
+        try:
+            result = self.outbound.place(flow_id, contact=contact, to=to, call_id=call_id)
+        except UnknownFlow as exc:  # became invalid since the check above
+            raise ApiError(422, str(exc), field="flow") from None
         self.calls.placed(call_id, result, flow_id)
         body = {"uuid": call_id, "status": "in_progress", "flowId": flow_id}
         return Response(202, body, [("Location", f"/api/calls/{call_id}")])

@@ -17,6 +17,7 @@ from support.harness import DialHarness, build_dial_harness, close_dial_harness
 
 from controller import runner
 from controller.api import RecentCalls, openapi_text
+from controller.outbound import UnknownFlow
 from controller.records import CallRecord
 from controller.simulator import Simulator
 from controller.simulator.audio_timeline import AudioTimeline
@@ -76,13 +77,12 @@ def test_an_ad_hoc_call_is_placed_and_its_record_returned(dial: DialHarness) -> 
     record = finished["record"]
     assert record["result"] == "completed"
     assert record["variables"]["customerResponse"] == "1"
-    assert record["callId"] == record["dial"]["uuid"]  # FreeSWITCH's uuid, once answered
+    # One id: the uuid the API answered is the originated channel's (its Unique-ID, as the
+    # answered call's socket reports it) and the record's.
+    assert record["callId"] == record["dial"]["uuid"] == call_id == finished["uuid"]
     assert record["destinationNumber"] == "0600000001"
     [written] = dial.written_records()
     assert record == written  # the record as in the records file
-    # The record is found by the channel's uuid too.
-    by_channel = api.get(f"/api/calls/{record['callId']}").json()
-    assert by_channel["record"] == record
 
 
 def test_a_failed_dial_has_a_record_too(dial: DialHarness) -> None:
@@ -92,6 +92,8 @@ def test_a_failed_dial_has_a_record_too(dial: DialHarness) -> None:
     assert placed.status == 202
     assert dial.controller.outbound.group.join(timeout=WAIT)
     finished = api.get(f"/api/calls/{placed.json()['uuid']}").json()
+    assert finished["record"]["callId"] == placed.json()["uuid"]  # never answered: same id
+    assert finished["record"]["dial"]["uuid"] == placed.json()["uuid"]
     assert finished["record"]["result"] == "busy"
     assert finished["record"]["dial"]["cause"] == "USER_BUSY"
 
@@ -182,3 +184,16 @@ def test_recent_calls_are_bounded() -> None:
     placed.set(None)
     assert recent.lookup("api-3")["status"] == "handed_off"
     json.dumps(recent.lookup("api-3"))
+
+
+def test_a_flow_gone_between_the_check_and_the_dial_is_a_422(
+    dial: DialHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def gone(flow_id: str, **_: Any) -> None:
+        raise UnknownFlow(f"no valid flow named {flow_id!r}")
+
+    monkeypatch.setattr(dial.controller.outbound, "place", gone)
+    response = client_for(dial.controller).post(
+        "/api/calls", {"flow": "payment-reminder", "to": "0600000001"}
+    )
+    assert response.status == 422 and response.json()["field"] == "flow"
