@@ -6,12 +6,9 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
-import selectors
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +16,7 @@ from urllib.request import urlopen
 
 import pytest
 import yaml
+from support.process_log import ProcessLog
 
 from controller import runner
 from controller.reload import SettingsSource, reload_settings
@@ -169,41 +167,6 @@ def test_a_rescan_picks_up_new_and_changed_flows(setup) -> None:
 # -- a real process ---------------------------------------------------------------------------
 
 
-class Stderr:
-    """The controller's log lines, read as they come, each waited for with a deadline. Read
-    from the file descriptor itself: a buffered readline() would hold lines that select()
-    then never reports."""
-
-    def __init__(self, process: subprocess.Popen[bytes]) -> None:
-        assert process.stderr is not None
-        self.fd = process.stderr.fileno()
-        self.selector = selectors.DefaultSelector()
-        self.selector.register(self.fd, selectors.EVENT_READ)
-        self.pending = b""
-        self.lines: list[str] = []
-        self.seen: list[str] = []
-
-    def _next_line(self, deadline: float) -> str | None:
-        while not self.lines:
-            if not self.selector.select(timeout=max(0.0, deadline - time.monotonic())):
-                return None
-            data = os.read(self.fd, 65536)
-            if not data:
-                return None
-            *complete, self.pending = (self.pending + data).split(b"\n")
-            self.lines.extend(line.decode() for line in complete)
-        return self.lines.pop(0)
-
-    def wait_for(self, pattern: str) -> re.Match[str]:
-        deadline = time.monotonic() + LINE_TIMEOUT
-        while (line := self._next_line(deadline)) is not None:
-            self.seen.append(line)
-            match = re.search(pattern, line)
-            if match:
-                return match
-        raise AssertionError(f"no line matching {pattern!r} in:\n" + "\n".join(self.seen))
-
-
 def _call(simulator: Simulator, records: Path) -> dict[str, Any]:
     call = simulator.place_call("silent", variables={"destination_number": "1000"})
     call.wait(LINE_TIMEOUT)  # closed: the controller writes the record before it closes
@@ -221,7 +184,7 @@ def test_sighup_on_a_running_controller(setup) -> None:
         stdout=subprocess.DEVNULL,
         env={k: v for k, v in os.environ.items() if not k.startswith("CALLFLOW_")},
     )
-    stderr = Stderr(process)
+    stderr = ProcessLog(process)
     simulator = None
     try:
         port = int(stderr.wait_for(r"listening for FreeSWITCH on [\d.]+:(\d+)").group(1))

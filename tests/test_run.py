@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
-import selectors
 import signal
 import subprocess
 import sys
@@ -16,6 +14,7 @@ from urllib.request import urlopen
 
 import gevent
 import pytest
+from support.process_log import ProcessLog
 
 from controller.simulator import Simulator
 
@@ -23,31 +22,43 @@ REPO = Path(__file__).resolve().parent.parent
 START_TIMEOUT = 30.0
 
 
-def _wait_for_ports(process: subprocess.Popen[str]) -> dict[str, int]:
-    """The ports the controller logs it listens on: FreeSWITCH's socket, then HTTP."""
-    selector = selectors.DefaultSelector()
-    assert process.stderr is not None
-    selector.register(process.stderr, selectors.EVENT_READ)
-    deadline = time.monotonic() + START_TIMEOUT
-    seen: list[str] = []
+def _wait_for_ports(process: subprocess.Popen[bytes]) -> dict[str, int]:
+    """The ports the controller logs it listens on: FreeSWITCH's socket and HTTP."""
+    log = ProcessLog(process)
+    pattern = r"(listening for FreeSWITCH|metrics and health) on (?:http://)?[\d.]+:(\d+)"
     ports: dict[str, int] = {}
-    while time.monotonic() < deadline and len(ports) < 2:
-        if not selector.select(timeout=deadline - time.monotonic()):
-            break
-        line = process.stderr.readline()
-        if not line:
-            break
-        seen.append(line)
-        for name, pattern in (
-            ("socket", r"listening for FreeSWITCH on [\d.]+:(\d+)"),
-            ("http", r"metrics and health on http://[\d.]+:(\d+)/"),
-        ):
-            match = re.search(pattern, line)
-            if match:
-                ports[name] = int(match.group(1))
-    if len(ports) == 2:
-        return ports
-    raise AssertionError(f"controller did not start: {''.join(seen)}")
+    deadline = time.monotonic() + START_TIMEOUT
+    try:
+        while len(ports) < 2:
+            match = log.wait_for(pattern, max(0.0, deadline - time.monotonic()))
+            name = "socket" if match.group(1).startswith("listening") else "http"
+            ports[name] = int(match.group(2))
+    finally:
+        log.close()
+    return ports
+
+
+def test_lines_written_at_once_are_each_seen() -> None:
+    """The reason for ProcessLog: three lines in one write, then the process waits. A
+    buffered readline() after select() would take all three into its buffer and hand out one;
+    select() then never wakes for the other two."""
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys; sys.stderr.write('a\\nb\\nc\\n'); sys.stderr.flush(); sys.stdin.read()",
+        ],
+        stdin=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    log = ProcessLog(child)
+    try:
+        assert [log.wait_for(p, START_TIMEOUT).group(0) for p in "abc"] == ["a", "b", "c"]
+    finally:
+        log.close()
+        assert child.stdin is not None
+        child.stdin.close()
+        assert child.wait(timeout=START_TIMEOUT) == 0
 
 
 def test_run_serves_a_call_from_the_simulator_and_stops_on_sigterm(tmp_path: Path) -> None:
@@ -70,7 +81,6 @@ def test_run_serves_a_call_from_the_simulator_and_stops_on_sigterm(tmp_path: Pat
         cwd=REPO,
         stderr=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
-        text=True,
     )
     try:
         ports = _wait_for_ports(process)
@@ -148,7 +158,6 @@ def test_sigterm_ends_calls_in_progress_with_a_record_each(tmp_path: Path) -> No
         cwd=REPO,
         stderr=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
-        text=True,
         env={**os.environ, "CALLFLOW_SHUTDOWN_GRACE": "0.5", "CALLFLOW_ESL": ""},
     )
     simulator = Simulator(("127.0.0.1", _wait_for_ports(process)["socket"]), clock="real")
