@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, TypeAlias
 
 from controller import __version__
+from controller.flows.loader import LoadResult, check_unique_ids, discover, load_flow_file
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 
@@ -52,6 +53,29 @@ def build_parser() -> argparse.ArgumentParser:
     for name in COMMANDS:
         importlib.import_module(f"controller.cli.{name}").register(commands)
     return parser
+
+
+def load_flows(command: str, paths: Sequence[Path], audio: Path) -> list[LoadResult] | None:
+    """The flow files under `paths`, loaded and checked against each other, as `validate`
+    and `lint` take them; None (after saying why on stderr) when the paths are wrong."""
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        listed = ", ".join(missing)
+        print(f"callflow {command}: no such file or directory: {listed}", file=sys.stderr)
+        return None
+    files = discover(paths)
+    if not files:
+        print(f"callflow {command}: no flow files (*.yaml, *.yml, *.json) found", file=sys.stderr)
+        return None
+    if not audio.is_dir():
+        print(
+            f"callflow {command}: audio root {str(audio)!r} is not a directory; audio "
+            "files were not checked (use --audio DIR)",
+            file=sys.stderr,
+        )
+    results = [load_flow_file(path, audio_root=audio) for path in files]
+    check_unique_ids(results)
+    return results
 
 
 def parse_contact(text: str | None) -> dict[str, Any] | None:

@@ -9,9 +9,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from controller.cli import EXIT_INVALID, EXIT_OK, EXIT_USAGE, Commands
+from controller.cli import EXIT_INVALID, EXIT_OK, EXIT_USAGE, Commands, load_flows
 from controller.flows.lint import Finding, lint_flow
-from controller.flows.loader import LoadResult, check_unique_ids, discover, load_flow_file
+from controller.flows.loader import LoadResult
 from controller.flows.problems import Severity
 from controller.flows.source import SourceError, read_document
 
@@ -92,23 +92,10 @@ def _ok(results: list[LoadResult], findings: list[Finding], fail_on: str) -> boo
 
 
 def _lint(args: argparse.Namespace) -> int:
-    missing = [str(p) for p in args.paths if not p.exists()]
-    if missing:
-        print(f"callflow lint: no such file or directory: {', '.join(missing)}", file=sys.stderr)
+    results = load_flows("lint", args.paths, args.audio)
+    if results is None:
         return EXIT_USAGE
-    files = discover(args.paths)
-    if not files:
-        print("callflow lint: no flow files (*.yaml, *.yml, *.json) found", file=sys.stderr)
-        return EXIT_USAGE
-    if not args.audio.is_dir():
-        print(
-            f"callflow lint: audio root {str(args.audio)!r} is not a directory; audio "
-            "files were not checked (use --audio DIR)",
-            file=sys.stderr,
-        )
-    results = [load_flow_file(path, audio_root=args.audio) for path in files]
-    check_unique_ids(results)
-    findings = [_findings(result, path) for result, path in zip(results, files, strict=True)]
+    findings = [_findings(result, Path(result.source)) for result in results]
     report = _report(results, findings, args.fail_on)
     if args.format == "json":
         print(json.dumps(report, indent=2, ensure_ascii=False))

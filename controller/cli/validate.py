@@ -8,8 +8,8 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from controller.cli import EXIT_INVALID, EXIT_OK, EXIT_USAGE, Commands
-from controller.flows.loader import LoadResult, check_unique_ids, discover, load_flow_file, summary
+from controller.cli import EXIT_INVALID, EXIT_OK, EXIT_USAGE, Commands, load_flows
+from controller.flows.loader import LoadResult, summary
 from controller.flows.problems import Severity
 
 
@@ -40,24 +40,9 @@ def _strict(result: LoadResult) -> LoadResult:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    missing = [str(p) for p in args.paths if not p.exists()]
-    if missing:
-        print(
-            f"callflow validate: no such file or directory: {', '.join(missing)}", file=sys.stderr
-        )
+    results = load_flows("validate", args.paths, args.audio)
+    if results is None:
         return EXIT_USAGE
-    files = discover(args.paths)
-    if not files:
-        print("callflow validate: no flow files (*.yaml, *.yml, *.json) found", file=sys.stderr)
-        return EXIT_USAGE
-    if not args.audio.is_dir():
-        print(
-            f"callflow validate: audio root {str(args.audio)!r} is not a directory; audio "
-            "files were not checked (use --audio DIR)",
-            file=sys.stderr,
-        )
-    results = [load_flow_file(path, audio_root=args.audio) for path in files]
-    check_unique_ids(results)
     if args.strict:
         results = [_strict(r) for r in results]
     if args.format == "json":
