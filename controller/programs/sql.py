@@ -170,6 +170,57 @@ STATS_OUTCOME = """SELECT COALESCE(outcome, 'in_progress'), COUNT(*) FROM attemp
 STATS_RECENT = "SELECT COUNT(*) FROM attempts WHERE program_id = ? AND started_at >= ?"
 
 
+# -- PostgreSQL only: one round trip where SQLite needs several -------------------------------
+
+
+def _qualified(table: str, columns: str) -> str:
+    return ", ".join(f"{table}.{column.strip()}" for column in columns.split(","))
+
+
+# Key space of callflow's advisory locks (the first of the two int4 keys), then its uses.
+ADVISORY_CLASS = 0x43464C57  # "CFLW"
+SCHEMA_LOCK_PG = f"SELECT pg_advisory_xact_lock({ADVISORY_CLASS}, 0)"  # one schema creator
+# A session lock per owner name: held by the live process of that name, released by
+# PostgreSQL when its connection ends (the process exited, was killed, or lost the server).
+OWNER_TRY_LOCK_PG = f"SELECT pg_try_advisory_lock({ADVISORY_CLASS}, hashtext(?))"
+PROGRAM_INSERT_PG = PROGRAM_INSERT + " ON CONFLICT (id) DO NOTHING"
+# NO KEY UPDATE: does not block the key-share locks that inserting attempts takes (their FK).
+PROGRAM_LOCK_PG = PROGRAM_GET + " FOR NO KEY UPDATE"
+# New numbers inserted, known ones get their data updated (attempts kept); `xmax = 0` tells
+# an inserted row from an updated one. Rows in the order given: ids (claim order) follow it.
+CONTACTS_UPSERT_PG = """INSERT INTO contacts
+    (program_id, phone, data, timezone, line, status, next_at, updated_at)
+    SELECT ?, c.phone, c.data, c.timezone, c.line, 'pending', ?, ?
+    FROM unnest(?::text[], ?::text[], ?::text[], ?::integer[]) WITH ORDINALITY
+        AS c(phone, data, timezone, line, n)
+    ORDER BY c.n
+    ON CONFLICT (program_id, phone) DO UPDATE
+    SET data = EXCLUDED.data, timezone = EXCLUDED.timezone, updated_at = EXCLUDED.updated_at
+    RETURNING (xmax = 0)"""
+# Due contacts locked and marked in one statement; rows another process has locked are
+# skipped, not waited for, so processes sharing a program claim disjoint contacts.
+CLAIM_DUE_PG = f"""WITH due AS ({CLAIM_DUE_SELECT_PG})
+    UPDATE contacts SET status = 'claimed', claimed_by = ?, updated_at = ?
+    FROM due WHERE contacts.id = due.id
+    RETURNING {_qualified("contacts", CONTACT_COLUMNS)}"""
+# The contact moves to dialing and its attempt row is written, atomically, in one statement.
+BEGIN_ATTEMPT_PG = f"""WITH dialing AS (
+        UPDATE contacts SET status = 'dialing', attempts = attempts + 1, updated_at = ?
+        WHERE id = ? AND status = 'claimed' RETURNING program_id, id, attempts, phone)
+    INSERT INTO attempts
+        (uuid, program_id, contact_id, number, phone, gateway, owner, state, started_at)
+    SELECT ?, program_id, id, attempts, phone, ?, ?, 'dialing', ? FROM dialing
+    RETURNING {ATTEMPT_COLUMNS}"""
+# The attempt and its contact locked together (a second completer waits, then sees `done`).
+ATTEMPT_CONTACT_LOCK_PG = f"""SELECT {_qualified("a", ATTEMPT_COLUMNS)},
+    {_qualified("c", CONTACT_COLUMNS)}, p.state
+    FROM attempts a JOIN contacts c ON c.id = a.contact_id JOIN programs p ON p.id = a.program_id
+    WHERE a.uuid = ? FOR UPDATE OF a, c"""
+DNC_ADD_MANY_PG = """INSERT INTO dnc (scope, phone, added_at)
+    SELECT ?, phone, ? FROM unnest(?::text[]) AS phone ON CONFLICT DO NOTHING"""
+DNC_REMOVE_MANY_PG = "DELETE FROM dnc WHERE scope = ? AND phone = ANY(?::text[])"
+
+
 def placeholders(statement: str) -> str:
     """The statement with `%s` placeholders (psycopg), for a PostgreSQL store."""
     return statement.replace("%", "%%").replace("?", "%s")

@@ -10,7 +10,6 @@ wait for the other's short transaction instead of failing.
 from __future__ import annotations
 
 import contextlib
-import json
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -19,7 +18,12 @@ from typing import Any
 
 from controller.programs import sql
 from controller.programs.importer import ImportedContact
-from controller.programs.model import ProgramSpec, parse_spec
+from controller.programs.model import ProgramSpec
+from controller.programs.rows import after_attempt_params, next_step
+from controller.programs.rows import attempt_row as _attempt
+from controller.programs.rows import contact_row as _contact
+from controller.programs.rows import program_row as _program
+from controller.programs.rows import to_json as _json
 from controller.programs.store import (
     GLOBAL_DNC,
     AddResult,
@@ -33,49 +37,6 @@ from controller.programs.store import (
 )
 
 BUSY_TIMEOUT_MS = 10_000
-
-
-def _program(row: tuple[Any, ...]) -> ProgramRow:
-    return ProgramRow(
-        id=row[0],
-        spec=parse_spec(json.loads(row[1])),
-        state=row[2],
-        reason=row[3],
-        flow_version=row[4],
-        created_at=row[5],
-        updated_at=row[6],
-        started_at=row[7],
-        finished_at=row[8],
-    )
-
-
-def _contact(row: tuple[Any, ...]) -> ContactRow:
-    return ContactRow(
-        id=row[0],
-        program_id=row[1],
-        phone=row[2],
-        data=json.loads(row[3]),
-        timezone=row[4],
-        line=row[5],
-        status=row[6],
-        attempts=row[7],
-        outcome_counts=json.loads(row[8]),
-        next_at=row[9],
-        disposition=row[10],
-        last_outcome=row[11],
-        last_result=row[12],
-        last_call_id=row[13],
-        last_variables=json.loads(row[14]),
-        updated_at=row[15],
-    )
-
-
-def _attempt(row: tuple[Any, ...]) -> AttemptRow:
-    return AttemptRow(*row)
-
-
-def _json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
 
 
 class SQLiteStore:
@@ -98,6 +59,11 @@ class SQLiteStore:
                 db.execute(statement.format(contact_id=sql.CONTACTS_ID_SQLITE))
             if db.execute(sql.SCHEMA_VERSION_GET).fetchone() is None:
                 db.execute(sql.SCHEMA_VERSION_SET, (sql.SCHEMA_VERSION,))
+
+    shared = False  # one controller per SQLite database: it resolves every owner's attempts
+
+    def hold_owner(self, owner: str) -> None:
+        """Nothing to hold: one controller dials from a SQLite database (documented)."""
 
     @contextlib.contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
@@ -246,32 +212,11 @@ class SQLiteStore:
                 return None
             attempt = _attempt(found)
             contact = _contact(db.execute(sql.CONTACT_GET, (attempt.contact_id,)).fetchone())
-            contact.outcome_counts[result.outcome] = (
-                contact.outcome_counts.get(result.outcome, 0) + 1
-            )
-            decision = decide(contact, result.outcome)
             program = db.execute(sql.PROGRAM_GET, (attempt.program_id,)).fetchone()
-            if decision.retry_at is not None and program[2] != "cancelled":
-                status, next_at, disposition = "pending", decision.retry_at, None
-            else:
-                status, next_at = "done", contact.next_at
-                disposition = decision.disposition or "cancelled"
+            step = next_step(contact, program[2], result, decide)
             db.execute(sql.ATTEMPT_FINISH, (result.outcome, result.result, result.cause, now, uuid))
-            db.execute(
-                sql.CONTACT_AFTER_ATTEMPT,
-                (
-                    status,
-                    next_at,
-                    disposition,
-                    _json(contact.outcome_counts),
-                    result.outcome,
-                    result.result,
-                    result.call_id,
-                    _json(result.variables),
-                    now,
-                    contact.id,
-                ),
-            )
+            params = after_attempt_params(step, result, contact.id, now)
+            db.execute(sql.CONTACT_AFTER_ATTEMPT, params)
             return _contact(db.execute(sql.CONTACT_GET, (contact.id,)).fetchone())
 
     def open_attempts(self, owner: str | None = None) -> list[AttemptRow]:

@@ -1,8 +1,9 @@
 """Where programs live: the `ProgramStore` interface and the rows it hands out.
 
-Implementations: `sqlite_store.SQLiteStore` (embedded, the default); a PostgreSQL one can
-share `sql.py` (every statement is there, with the claim written for `FOR UPDATE SKIP
-LOCKED`). The contract every implementation keeps — the crash-safety of programs rests on it:
+Implementations: `sqlite_store.SQLiteStore` (embedded, the default; one controller per
+database) and `postgres_store.PostgresStore` (several controllers sharing programs; claims
+with `FOR UPDATE SKIP LOCKED`), both on the statements of `sql.py`. The contract every
+implementation keeps — the crash-safety of programs rests on it:
 
 - `begin_attempt` commits the attempt as `dialing`, with the uuid the call will be
   originated with, *before* the caller sends the originate. A crash after it leaves a
@@ -12,6 +13,9 @@ LOCKED`). The contract every implementation keeps — the crash-safety of progra
 - `claim_due` moves due contacts from `pending` to `claimed` (owned by one process) in one
   transaction, so two processes never claim the same contact; `release_claims(owner)` puts a
   dead owner's claims back (a claim has not dialled anybody yet).
+- An owner is a stable process name (setting `instance_name`), held by one live process at a
+  time (`hold_owner`): a restarted process resolves its own open attempts and claims; those
+  of a process gone for good are resolved by `callflow program recover --owner NAME`.
 - `complete_attempt` is idempotent: an attempt already completed is left alone.
 - Every method commits before returning; nothing is kept only in memory.
 
@@ -130,6 +134,16 @@ Decider = Callable[[ContactRow, str], Decision]
 
 
 class ProgramStore(Protocol):
+    # Several processes may dial from this store at once (PostgreSQL): each resolves only its
+    # own open attempts at start. False (SQLite): one controller per store; it resolves all.
+    shared: bool
+
+    def hold_owner(self, owner: str) -> None:
+        """Hold the owner name for this process while the store is open (again: check that
+        it is still held); StoreError when a live process already holds it. Two processes
+        with one name would resolve each other's calls in progress as lost."""
+        ...
+
     # -- programs ---------------------------------------------------------------------------
     def create_program(self, program_id: str, spec: ProgramSpec, *, now: float) -> ProgramRow:
         """Create it in state `created`; the same id and spec again returns the existing

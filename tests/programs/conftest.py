@@ -1,27 +1,65 @@
-"""Fixtures for programs: a store of each implementation, a spec, contacts."""
+"""Fixtures for programs: a store of each implementation, a spec, contacts.
+
+Every test taking `store` (or `open_store`) runs once per implementation in STORES: SQLite
+in a temporary file, and PostgreSQL in a fresh database of a throwaway cluster started once
+per session (skipped, or failed under CALLFLOW_REQUIRE_POSTGRES=1, where PostgreSQL is not
+installed: see support.postgres).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from support.postgres import Cluster, throwaway_cluster
 
+from controller.programs.database import ProgramsTarget
+from controller.programs.database import open_store as open_target
 from controller.programs.model import ProgramSpec, parse_spec
-from controller.programs.sqlite_store import SQLiteStore
 from controller.programs.store import ProgramStore
 
-# A PostgreSQL store joins here as another param; every store test then runs against both.
-STORES = ["sqlite"]
+STORES = ["sqlite", "postgres"]
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[Cluster]:
+    with throwaway_cluster() as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def postgres_url(postgres_cluster: Cluster) -> str:
+    """A new, empty database."""
+    return postgres_cluster.new_database()
 
 
 @pytest.fixture(params=STORES)
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ProgramStore]:
-    built = SQLiteStore(tmp_path / "programs" / "callflow.db")
+def store_target(request: pytest.FixtureRequest, tmp_path: Path) -> ProgramsTarget:
+    if request.param == "postgres":
+        return str(request.getfixturevalue("postgres_url"))
+    return tmp_path / "programs" / "callflow.db"
+
+
+@pytest.fixture
+def open_store(store_target: ProgramsTarget) -> Iterator[Callable[[], ProgramStore]]:
+    """Opens another store on the same database (another process's view), closed after."""
+    opened: list[ProgramStore] = []
+
+    def open_another() -> ProgramStore:
+        opened.append(open_target(store_target))
+        return opened[-1]
+
     try:
-        yield built
+        yield open_another
     finally:
-        built.close()
+        for built in reversed(opened):
+            built.close()
+
+
+@pytest.fixture
+def store(open_store: Callable[[], ProgramStore]) -> ProgramStore:
+    return open_store()
 
 
 @pytest.fixture
