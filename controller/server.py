@@ -17,6 +17,7 @@ import uuid as uuidlib
 from collections.abc import Callable
 from typing import Any
 
+import gevent
 from gevent import GreenletExit
 from gevent.pool import Group
 from gevent.server import StreamServer
@@ -37,6 +38,7 @@ from controller.speech.dictionary import Dictionaries
 log = logging.getLogger("callflow.server")
 
 LISTEN_BACKLOG = 4096
+SWITCH_INTERVAL = 0.0005  # seconds; see start()
 MAX_ACCEPT = 1000  # connections accepted per wake-up of the accept loop (gevent: 100)
 OVER_CAPACITY_CAUSE = "NORMAL_CIRCUIT_CONGESTION"
 NO_FLOW_CAUSE = "NO_ROUTE_DESTINATION"
@@ -89,6 +91,10 @@ class CallServer:
             self.settings.host_port, self._handle, backlog=LISTEN_BACKLOG, spawn=self._accepted
         )
         self._server.max_accept = MAX_ACCEPT
+        # Under load the hub runs ready greenlets for this long (checked every 50) before it
+        # polls the sockets again, and a new connection waits that long for its `connect`:
+        # gevent's default, 5 ms, put a burst's p99 at ~8 ms; 0.5 ms puts it at ~4 ms.
+        gevent.setswitchinterval(SWITCH_INTERVAL)
         self._server.start()
         log.info("listening for FreeSWITCH on %s:%d", *self.address)
 
