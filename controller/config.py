@@ -23,6 +23,7 @@ from controller.flows.source import SourceError, read_document
 
 # FreeSWITCH splits application arguments on spaces and file_string members on '!'.
 _FS_SAFE_PATH = re.compile(r"^[^\s!]+$")
+_INSTANCE_NAME = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,8 +58,13 @@ class Settings:
     esl_password: str = "ClueCon"
     socket_address: str | None = None  # where FreeSWITCH reaches our outbound server (listen)
     gateway: str = "default"
-    # Programs (outbound campaigns) keep their state here, SQLite; used by `callflow run`.
-    programs_db: Path | None = Path("programs/callflow.db")
+    # Programs (outbound campaigns) keep their state here: a SQLite file (one controller), or
+    # a postgresql:// URL (several controllers sharing programs). repr=False: a URL may hold
+    # a password.
+    programs_db: Path | str | None = field(default=Path("programs/callflow.db"), repr=False)
+    # This process's stable name in the program database (its calls in progress are resolved
+    # by the process of that name when it starts again); default: the host name.
+    instance_name: str = ""
     freeswitch_sps: float = 30.0  # FreeSWITCH's sessions-per-second; programs stay below it
     dial_string: str = "sofia/gateway/{{gateway}}/{{destination}}"
     log_format: str = "text"
@@ -91,9 +97,11 @@ def _convert(name: str, value: Any, origin: str) -> Any:
             if not isinstance(items, list | tuple) or not all(isinstance(k, str) for k in items):
                 raise ValueError("must be a list of keys or a comma-separated text")
             return tuple(k.strip() for k in items if k.strip())
+        if name == "programs_db" and str(value).startswith(("postgresql://", "postgres://")):
+            return str(value)  # a URL: as a Path its '//' would be lost
         if kind == "Path":
             return Path(str(value))
-        if kind == "Path | None":
+        if kind in ("Path | None", "Path | str | None"):
             return None if value in (None, "") else Path(str(value))
         if kind == "int":
             if isinstance(value, bool) or not str(value).strip().lstrip("-").isdigit():
@@ -159,6 +167,11 @@ def _check(settings: Settings) -> None:
         raise ConfigError("max_calls must be at least 1")
     if settings.freeswitch_sps <= 0:
         raise ConfigError("freeswitch_sps must be above 0 (FreeSWITCH's sessions-per-second)")
+    if settings.instance_name and not _INSTANCE_NAME.match(settings.instance_name):
+        raise ConfigError(
+            f"instance_name: {settings.instance_name!r} must be 1-64 letters, digits, '.', "
+            "'_' or '-'"
+        )
     if settings.api_max_body < 1:
         raise ConfigError("api_max_body must be at least 1 (bytes)")
     if settings.log_format not in ("text", "json"):

@@ -19,6 +19,7 @@ from controller.esl.inbound import EventSocketClient
 from controller.flowstore import FlowStore
 from controller.http import HttpServer
 from controller.outbound import OutboundCalls
+from controller.programs.database import ProgramDatabase
 from controller.programs.manager import ProgramManager, build_manager
 from controller.records import RecordWriter
 from controller.reload import SettingsSource, reload_settings
@@ -45,6 +46,7 @@ class Controller:
     outbound: OutboundCalls | None = None
     http: HttpServer | None = None
     programs: ProgramManager | None = None  # outbound campaigns; started by `run`
+    program_db: ProgramDatabase | None = None  # their store, shared by `programs` and the API
     calls: RecentCalls = field(default_factory=RecentCalls)  # recent records, for the API
 
     def readiness(self) -> dict[str, bool]:
@@ -87,6 +89,8 @@ class Controller:
         self.records.close()
         if self.programs is not None:
             self.programs.close()
+        if self.program_db is not None:
+            self.program_db.close()
 
 
 def _address(text: str | None) -> tuple[str, int] | None:
@@ -107,6 +111,8 @@ def build(settings: Settings, **server_options: object) -> Controller:
     records = RecordWriter(settings.records)
     server = CallServer(settings, flows, records, **server_options)  # type: ignore[arg-type]
     controller = Controller(settings, flows, records, server)
+    if settings.programs_db:
+        controller.program_db = ProgramDatabase(settings.programs_db)
     server.on_record = controller.calls.hook(server.on_record)  # before outbound copies it
     esl = _address(settings.esl)
     if esl is not None:

@@ -54,3 +54,20 @@ def test_unknown_setting_in_file(tmp_path: Path) -> None:
     config.write_text("lisen: 1.2.3.4:5\n")
     with pytest.raises(ConfigError, match="unknown setting 'lisen'"):
         load_settings(config_file=config, environ={})
+
+
+def test_programs_db_is_a_file_or_a_postgresql_url_kept_out_of_repr() -> None:
+    url = "postgresql://callflow:s3cret@db.example:5432/programs"
+    settings = load_settings(environ={"CALLFLOW_PROGRAMS_DB": url})
+    assert settings.programs_db == url  # whole: as a path its '//' would be lost
+    assert "s3cret" not in repr(settings)
+    settings = load_settings(environ={"CALLFLOW_PROGRAMS_DB": "/var/lib/callflow/p.db"})
+    assert settings.programs_db == Path("/var/lib/callflow/p.db")
+
+
+def test_instance_name_is_checked() -> None:
+    assert load_settings(environ={"CALLFLOW_INSTANCE_NAME": "cc-paris-1"}).instance_name == (
+        "cc-paris-1"
+    )
+    with pytest.raises(ConfigError, match="instance_name: 'a b' must be 1-64 letters"):
+        load_settings(environ={"CALLFLOW_INSTANCE_NAME": "a b"})

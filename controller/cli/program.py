@@ -9,6 +9,9 @@ The commands act on the database (setting `programs_db`, or `--db`); a running c
     callflow program status [ID] [--follow]
     callflow program export ID [--format csv|json] [--output FILE]
     callflow program dnc add|remove NUMBER... [--program ID] [--file FILE]
+    callflow program recover --owner NAME [--records FILE]
+
+`--db` (or `programs_db`) is a SQLite file or a `postgresql://` URL.
 """
 
 from __future__ import annotations
@@ -24,11 +27,12 @@ from controller.config import Settings, load_settings
 from controller.exceptions import ConfigError
 from controller.flows.source import SourceError, read_document
 from controller.flowstore import FlowStore
-from controller.programs import export, lifecycle, progress
+from controller.programs import database, export, lifecycle, progress
+from controller.programs.database import ProgramsTarget
 from controller.programs.importer import ContactFileError, normalise_number, read_contacts
 from controller.programs.model import SpecError, parse_spec
 from controller.programs.pacing import program_rate_limit
-from controller.programs.sqlite_store import SQLiteStore
+from controller.programs.recovery import recover
 from controller.programs.store import GLOBAL_DNC, ProgramStore, StoreError
 
 
@@ -46,7 +50,9 @@ def register(commands: Commands) -> None:
     actions = program.add_subparsers(dest="action", required=True, parser_class=type(program))
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--config", type=Path, metavar="FILE", help="YAML settings file")
-    common.add_argument("--db", type=Path, metavar="PATH", help="program database")
+    common.add_argument(
+        "--db", metavar="PATH|URL", help="program database: a SQLite file or postgresql:// URL"
+    )
 
     def action(name: str, text: str, *, with_id: bool = True) -> argparse.ArgumentParser:
         parser = actions.add_parser(name, help=text, description=text, parents=[common])
@@ -84,6 +90,15 @@ def register(commands: Commands) -> None:
     dnc.add_argument("--file", type=Path, metavar="FILE", help="one number a line")
     dnc.add_argument("--program", metavar="ID", help="the program's list (default: global)")
     dnc.add_argument("--country", default=None, metavar="CC", help="for national numbers")
+    recover = action(
+        "recover",
+        "resolve the calls a process that is gone for good left in progress (PostgreSQL)",
+        with_id=False,
+    )
+    recover.add_argument("--owner", required=True, metavar="NAME", help="its instance_name")
+    recover.add_argument(
+        "--records", type=Path, metavar="FILE", help="its records file (default: records)"
+    )
 
 
 def _handle(args: argparse.Namespace) -> int:
@@ -92,7 +107,7 @@ def _handle(args: argparse.Namespace) -> int:
         settings = load_settings(config_file=args.config, overrides=overrides)
         if not settings.programs_db:
             raise _Usage("no program database (setting programs_db)")
-        store = _open(settings.programs_db, create=args.action in ("create", "dnc"))
+        store = _open(settings.programs_db, create=args.action in ("create", "dnc", "recover"))
         try:
             return int(ACTIONS[args.action](args, settings, store))
         finally:
@@ -105,10 +120,10 @@ def _handle(args: argparse.Namespace) -> int:
         return EXIT_INVALID
 
 
-def _open(path: Path, *, create: bool) -> ProgramStore:
-    if not create and not path.exists():
-        raise _Usage(f"no program database at {path} (create a program first)")
-    return SQLiteStore(path)
+def _open(target: ProgramsTarget, *, create: bool) -> ProgramStore:
+    if not create and not database.exists(target):
+        raise _Usage(f"no program database at {target} (create a program first)")
+    return database.open_store(target)
 
 
 def _create(args: argparse.Namespace, settings: Settings, store: ProgramStore) -> int:
@@ -261,6 +276,26 @@ def _dnc(args: argparse.Namespace, _settings: Settings, store: ProgramStore) -> 
     return EXIT_INVALID if bad else EXIT_OK
 
 
+def _recover(args: argparse.Namespace, settings: Settings, store: ProgramStore) -> int:
+    """Resolve what a process gone for good left in progress: from its records file when it
+    can be read here, else each such call counts as `unknown`. Refused while a process of
+    that name is alive (it holds the name); the name is held here while this runs."""
+    if not store.shared:
+        raise _Usage(
+            "with SQLite one controller owns the database and resolves every call left in "
+            "progress when it starts: start it again"
+        )
+    store.hold_owner(args.owner)
+    records = args.records or settings.records
+    report = recover(store, records, now=time.time(), owner=args.owner)
+    print(
+        f"owner {args.owner}: {report.released_claims} claim(s) released, "
+        f"{len(report.from_records)} call(s) resolved from {records}, "
+        f"{len(report.unknown)} counted unknown (no record)"
+    )
+    return EXIT_OK
+
+
 ACTIONS = {
     "create": _create,
     "import": _import,
@@ -271,4 +306,5 @@ ACTIONS = {
     "status": _status,
     "export": _export,
     "dnc": _dnc,
+    "recover": _recover,
 }

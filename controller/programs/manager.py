@@ -1,12 +1,17 @@
 """The programs of a controller: recovery at start, a runner greenlet per running program.
 
-`ProgramManager.start()` first resolves what a previous run left half-done (recovery), then
-a supervisor greenlet polls the store every POLL_SECONDS and starts a `ProgramRunner` for
-each running program that has none — so a program that was running when the controller
-stopped (or was killed) continues when it starts again, and one started by
-`callflow program start` in another process is picked up within a second. Every greenlet
-is in the manager's group; `stop()` kills them (no new dials), and the store stays open
-until `close()`, so calls still draining can record their results.
+`ProgramManager.start()` first holds this process's owner name (setting `instance_name`) and
+resolves what a previous run left half-done (recovery), then a supervisor greenlet polls the
+store every POLL_SECONDS and starts a `ProgramRunner` for each running program that has none
+— so a program that was running when the controller stopped (or was killed) continues when
+it starts again, and one started by `callflow program start` in another process is picked up
+within a second. Recovery covers this owner's attempts on a shared store (PostgreSQL: other
+processes' calls may be in progress) and every owner's on SQLite (one controller).
+
+While the owner name is not held (a live process already runs under it, or the database is
+unreachable) nothing is dialled; each pass tries again. Runner greenlets are in `group`;
+`stop()` kills them (no new dials). The results of calls still draining are written by
+greenlets of `completions`, which `close()` waits for before the store closes.
 """
 
 from __future__ import annotations
@@ -21,14 +26,13 @@ from gevent import Greenlet
 from gevent.event import Event
 from gevent.pool import Group
 
-from controller.dialer import INSTANCE_ID
 from controller.programs import metrics
+from controller.programs.database import default_instance_name
 from controller.programs.model import PROGRAM_STATES
 from controller.programs.pacing import GatewayLoad, TokenBucket, program_rate_limit
 from controller.programs.recovery import RecoveryReport, recover
 from controller.programs.runner import POLL_SECONDS, FlowSource, Placer, ProgramRunner
-from controller.programs.sqlite_store import SQLiteStore
-from controller.programs.store import ProgramStore
+from controller.programs.store import ProgramStore, StoreError
 
 log = logging.getLogger("callflow.programs")
 
@@ -43,7 +47,7 @@ class ProgramManager:
         records_path: Path,
         freeswitch_sps: float = 30.0,
         default_gateway: str = "default",
-        owner: str = INSTANCE_ID,
+        owner: str | None = None,
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
         poll_seconds: float = POLL_SECONDS,
@@ -57,7 +61,9 @@ class ProgramManager:
         self.flows = flows
         self.records_path = records_path
         self.default_gateway = default_gateway
-        self.owner = owner
+        self.owner = owner or default_instance_name()
+        self.owner_held = False
+        self._owner_problem: str | None = None
         self.clock = clock
         self.monotonic = monotonic
         self.poll_seconds = poll_seconds
@@ -67,6 +73,7 @@ class ProgramManager:
         self.runners: dict[str, ProgramRunner] = {}
         self._greenlets: dict[str, Greenlet] = {}
         self.group = Group()
+        self.completions = Group()  # results of ended calls being written
         self._stopping = Event()
         self.recovery: RecoveryReport | None = None
 
@@ -82,9 +89,27 @@ class ProgramManager:
             self.store = self.open_store()
             if self.store is not None:
                 self.recovery = None
-        if self.store is not None and self.recovery is None:
-            self.recovery = recover(self.store, self.records_path, now=self.clock())
-        return self.store
+        store = self.store
+        if store is None or not self._hold_owner(store):
+            return None
+        if self.recovery is None:
+            owner = self.owner if store.shared else None
+            self.recovery = recover(store, self.records_path, now=self.clock(), owner=owner)
+        return store
+
+    def _hold_owner(self, store: ProgramStore) -> bool:
+        """Hold (or check that we still hold) the owner name; said once when it changes."""
+        try:
+            store.hold_owner(self.owner)
+        except StoreError as exc:
+            if self._owner_problem != str(exc):
+                log.error("programs: not dialling as %s: %s", self.owner, exc)
+            self._owner_problem, self.owner_held = str(exc), False
+            return False
+        if self._owner_problem is not None:
+            log.info("programs: dialling again as %s", self.owner)
+        self._owner_problem, self.owner_held = None, True
+        return True
 
     def _supervise(self) -> None:
         while not self._stopping.is_set():
@@ -131,7 +156,8 @@ class ProgramManager:
             default_gateway=self.default_gateway,
             clock=self.clock,
             monotonic=self.monotonic,
-            ready=self.ready,
+            ready=lambda: self.owner_held and self.ready(),
+            spawn=self.completions.spawn,
         )
 
     def _run(self, runner: ProgramRunner) -> None:
@@ -145,22 +171,22 @@ class ProgramManager:
         self._stopping.set()
         self.group.kill(block=True, timeout=timeout)
 
-    def close(self) -> None:
-        if self.store is not None:
+    def close(self, timeout: float = 10.0) -> None:
+        """Wait for results being written; close the store if it was given (one opened
+        through `open_store` belongs to whoever provides it)."""
+        self.completions.join(timeout=timeout)
+        if self.store is not None and self.open_store is None:
             self.store.close()
 
 
 def build_manager(controller: Any) -> ProgramManager | None:
     """The manager for a controller built by `controller.runner.build` (None without an
-    event socket: programs need to dial)."""
+    event socket: programs need to dial). Its store is the controller's `program_db`, shared
+    with the HTTP API."""
     settings = controller.settings
-    if controller.outbound is None or not getattr(settings, "programs_db", None):
+    database = getattr(controller, "program_db", None)
+    if controller.outbound is None or database is None:
         return None
-    path: Path = settings.programs_db
-
-    def open_store() -> ProgramStore | None:
-        return SQLiteStore(path) if path.exists() else None
-
     return ProgramManager(
         None,
         controller.outbound,
@@ -168,6 +194,7 @@ def build_manager(controller: Any) -> ProgramManager | None:
         records_path=settings.records,
         freeswitch_sps=settings.freeswitch_sps,
         default_gateway=settings.gateway,
+        owner=settings.instance_name or None,
         ready=lambda: bool(controller.esl and controller.esl.connected),
-        open_store=open_store,
+        open_store=database.get,
     )

@@ -10,6 +10,15 @@ leaves the attempt `dialing`. At the next start, before any program dials again:
   if the controller had never stopped;
 - no record: the call may or may not have reached the person. The attempt counts, with
   outcome `unknown`, and the program's rule for `unknown` (by default: never again) decides.
+
+Whose: attempts and claims carry their owner, the stable name of the process that made them
+(setting `instance_name`, default the host name). On SQLite one controller owns the database
+and resolves every owner's at start. On PostgreSQL several processes dial at once, so each
+resolves only its own — another's may be in progress right now. A process gone for good
+(never to start again under its name) is resolved explicitly, by an operator who knows it is:
+`callflow program recover --owner NAME [--records ITS-RECORDS-FILE]`, refused while a live
+process holds that name. Not after a lease: a process cut off from the database is not
+necessarily dead, and its calls may still be running.
 """
 
 from __future__ import annotations
@@ -72,7 +81,7 @@ def find_records(path: Path, uuids: set[str]) -> dict[str, dict[str, Any]]:
 def recover(
     store: ProgramStore, records_path: Path, *, now: float, owner: str | None = None
 ) -> RecoveryReport:
-    """Resolve what a previous run left half-done (all owners' with SQLite: one process)."""
+    """Resolve what a previous run left half-done: `owner`'s, or every owner's (None)."""
     report = RecoveryReport(released_claims=store.release_claims(owner, now=now))
     open_attempts = store.open_attempts(owner)
     if not open_attempts:

@@ -79,8 +79,13 @@ class ProgramRunner:
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
         ready: Callable[[], bool] = lambda: True,
+        spawn: Callable[..., Any] | None = None,
     ) -> None:
         self.program_id = program_id
+        # Runs the write of an ended call's result. It is told of in a link callback, on the
+        # hub, where nothing may switch; a store that waits (PostgreSQL) needs a greenlet.
+        self.spawn = spawn or (lambda function, *args: function(*args))
+        self.recording = 0  # results being written
         self.ready = ready  # FreeSWITCH reachable: no dial is sent (and spent) while it is not
         self.store = store
         self.placer = placer
@@ -208,15 +213,21 @@ class ProgramRunner:
             self.in_flight -= 1
             self.gateways.add(gateway, -1)
             metrics.DIALS_IN_PROGRESS.dec()
-            try:
-                self._complete(program, uuid, self._result_of(uuid, done))
-            except Exception:  # the attempt stays dialing; recovery resolves it at restart
-                log.exception("program %s: cannot record attempt %s", self.program_id, uuid)
-            if self.in_flight == 0:
-                self.settled.set()
-            self.wake.set()
+            self.recording += 1
+            self.spawn(self._record, program, uuid, done)
 
         result.rawlink(ended)
+
+    def _record(self, program: ProgramRow, uuid: str, done: AsyncResult) -> None:
+        try:
+            self._complete(program, uuid, self._result_of(uuid, done))
+        except Exception:  # the attempt stays dialing; recovery resolves it at restart
+            log.exception("program %s: cannot record attempt %s", self.program_id, uuid)
+        finally:
+            self.recording -= 1
+            if self.in_flight == 0 and self.recording == 0:
+                self.settled.set()
+            self.wake.set()
 
     @staticmethod
     def _result_of(uuid: str, done: AsyncResult) -> AttemptResult:

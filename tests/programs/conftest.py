@@ -1,9 +1,9 @@
 """Fixtures for programs: a store of each implementation, a spec, contacts.
 
 Every test taking `store` (or `open_store`) runs once per implementation in STORES: SQLite
-in a temporary file, and PostgreSQL in a fresh database of a throwaway cluster started once
-per session (skipped, or failed under CALLFLOW_REQUIRE_POSTGRES=1, where PostgreSQL is not
-installed: see support.postgres).
+in a temporary file, and PostgreSQL in a fresh schema of the session's throwaway cluster
+(`postgres_url` in tests/conftest.py: skipped where PostgreSQL is not installed, failed
+instead under CALLFLOW_REQUIRE_POSTGRES=1, as in CI).
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from support.postgres import Cluster, throwaway_cluster
 
 from controller.programs.database import ProgramsTarget
 from controller.programs.database import open_store as open_target
@@ -20,18 +19,6 @@ from controller.programs.model import ProgramSpec, parse_spec
 from controller.programs.store import ProgramStore
 
 STORES = ["sqlite", "postgres"]
-
-
-@pytest.fixture(scope="session")
-def postgres_cluster() -> Iterator[Cluster]:
-    with throwaway_cluster() as cluster:
-        yield cluster
-
-
-@pytest.fixture
-def postgres_url(postgres_cluster: Cluster) -> str:
-    """A new, empty database."""
-    return postgres_cluster.new_database()
 
 
 @pytest.fixture(params=STORES)

@@ -1,48 +1,34 @@
 """kill -9 in the middle of a program: a real controller subprocess against the simulator's
 event socket is killed while calls are in flight, then started again. Nobody is dialled more
 than their rule allows (originates counted per number at the simulator), every result that
-was written is in the program's state, and the program completes.
+was written is in the program's state, and the program completes. On SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
-import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
-import gevent
 import pytest
-import yaml
-from gevent import subprocess as gsubprocess
-from support.harness import REPO
+from support.controllers import start_controller, stop, wait_until, write_config
 from support.programs import originates_by_number
 
 from controller.flowstore import FlowStore
 from controller.programs import lifecycle
+from controller.programs.database import ProgramsTarget, open_store
 from controller.programs.importer import ImportedContact
 from controller.programs.model import parse_spec
 from controller.programs.retries import outcome_of
-from controller.programs.sqlite_store import SQLiteStore
+from controller.programs.store import ProgramStore
 from controller.simulator import Simulator
 from controller.simulator.callee import Callee
 
-FIXTURES = REPO / "tests" / "fixtures" / "programs"
 ANSWERS = [f"+2126000001{n:02d}" for n in range(10)]  # ring 1 s, answer: completed
 BUSY = [f"+2126000002{n:02d}" for n in range(6)]  # ring 0.5 s, busy: one retry allowed
-WAIT = 60.0
-
-
-def wait_until(condition: Callable[[], bool], what: str, timeout: float = WAIT) -> None:
-    """Wait for a condition of another process (its database, the simulator's calls)."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        gevent.sleep(0.05)  # lets the simulator's greenlets run while we poll
 
 
 @pytest.fixture
@@ -54,37 +40,7 @@ def simulator() -> Iterator[Simulator]:
         sim.close()
 
 
-def start_controller(config: Path, log: Path) -> gsubprocess.Popen:
-    return gsubprocess.Popen(
-        [sys.executable, "-m", "controller.cli", "run", "--config", str(config)],
-        cwd=REPO,
-        stdout=gsubprocess.DEVNULL,
-        stderr=log.open("ab"),
-    )
-
-
-def write_config(tmp_path: Path, esl: tuple[str, int]) -> Path:
-    flows = tmp_path / "flows"
-    flows.mkdir()
-    shutil.copy(FIXTURES / "flows" / "quick-dial.yaml", flows)
-    config = tmp_path / "callflow.yaml"
-    settings = {
-        "flows": str(flows),
-        "audio": str(REPO / "audio"),
-        "recordings": str(tmp_path / "recordings"),
-        "records": str(tmp_path / "records" / "calls.jsonl"),
-        "listen": "127.0.0.1:0",
-        "http_listen": "",
-        "esl": f"{esl[0]}:{esl[1]}",
-        "gateway": "gw1",
-        "programs_db": str(tmp_path / "programs.db"),
-        "shutdown_grace": 2,
-    }
-    config.write_text(yaml.safe_dump(settings))
-    return config
-
-
-def create_program(store: SQLiteStore, flows: Path) -> None:
+def create_program(store: ProgramStore, flows: Path) -> None:
     """What `callflow program create/import/start` do, with this test's connection."""
     spec = parse_spec(
         {
@@ -107,21 +63,16 @@ def create_program(store: SQLiteStore, flows: Path) -> None:
     lifecycle.start(store, "p1", lambda f: served.get(f).version, now=time.time())
 
 
-def stop(process: gsubprocess.Popen) -> None:
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=20)
-    except gsubprocess.TimeoutExpired:
-        process.kill()
-
-
-def test_kill_9_mid_program_then_start_again(tmp_path: Path, simulator: Simulator) -> None:
+def test_kill_9_mid_program_then_start_again(
+    tmp_path: Path, simulator: Simulator, store_target: ProgramsTarget
+) -> None:
+    """On SQLite and on PostgreSQL (the `store_target` fixture's two databases)."""
     for number in ANSWERS:
         simulator.add_callee(number, Callee.from_text("ring 1s"))
     for number in BUSY:
         simulator.add_callee(number, Callee.from_text("ring 0.5s busy"))
-    config = write_config(tmp_path, simulator.start_inbound())
-    store = SQLiteStore(tmp_path / "programs.db")
+    config = write_config(tmp_path, simulator.start_inbound(), store_target)
+    store = open_store(store_target)
     create_program(store, tmp_path / "flows")
 
     def status(name: str) -> int:
@@ -150,7 +101,7 @@ def test_kill_9_mid_program_then_start_again(tmp_path: Path, simulator: Simulato
 
 
 def check_results(
-    store: SQLiteStore, simulator: Simulator, tmp_path: Path, left_dialing: set[str]
+    store: ProgramStore, simulator: Simulator, tmp_path: Path, left_dialing: set[str]
 ) -> None:
     rows = {row.phone: row for row in store.contacts("p1")}
     attempts = store.attempts("p1")
