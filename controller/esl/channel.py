@@ -157,13 +157,13 @@ class Channel:
         if self._closed:
             return
         self._closed = True
-        # Stop the reader before closing: closing under a blocked recv() makes it fail with
-        # EBADF, which would look like FreeSWITCH dropping the connection.
+        # Closing wakes the reader's recv() with EBADF, which it takes for the end it is
+        # (`_closed`), not for FreeSWITCH dropping the connection; nobody waits for it.
         reader, self._reader = self._reader, None
-        if reader is not None and reader is not gevent.getcurrent():
-            reader.kill(block=True, timeout=1)
         with contextlib.suppress(OSError):
             self._sock.close()
+        if reader is not None and reader is not gevent.getcurrent():
+            reader.kill(block=False)
         self._mark_ended(SOCKET_CLOSED, "controller")
 
     @property
@@ -190,10 +190,11 @@ class Channel:
             # completion. So the reply is checked by the reader as it passes (a refusal fails
             # `done`) and this greenlet wakes once, for the completion.
             started = time.monotonic()
-            self._send(
-                encode_sendmsg_execute(app, arg, event_uuid=event_uuid, event_lock=True),
-                _ReplyMustBeOk(done, f"execute {app}"),
-            )
+            with self._command_lock:  # held while writing only: no other command mid-write
+                self._send(
+                    encode_sendmsg_execute(app, arg, event_uuid=event_uuid, event_lock=True),
+                    _ReplyMustBeOk(done, f"execute {app}"),
+                )
             try:
                 event = done.get(timeout=timeout)
                 metrics.child(metrics.COMMAND_SECONDS, app).observe(time.monotonic() - started)
@@ -230,9 +231,17 @@ class Channel:
         self.hangup_by = self.hangup_by or "controller"
         # `api uuid_kill`, not `sendmsg hangup`: FreeSWITCH reads a sendmsg only after the
         # event-locked application in progress ends (a call stopped mid-prompt would wait for
-        # the prompt), while an api command acts at once.
-        self.api(f"uuid_kill {self.uuid} {cause}", timeout=timeout)
-        self._ended.wait(timeout or self.command_timeout)
+        # the prompt), while an api command acts at once. What is waited for is the hangup;
+        # the reply only matters when it is a refusal.
+        refused = AsyncResult()
+        with self._command_lock:
+            self._send(
+                encode_command(f"api uuid_kill {self.uuid} {cause}"),
+                _ReplyMustBeOk(refused, "api uuid_kill"),
+            )
+        gevent.wait([self._ended, refused], timeout=timeout or self.command_timeout, count=1)
+        if refused.ready() and not self._ended.is_set():
+            refused.get()  # raises: FreeSWITCH refused, or the connection ended
 
     # -- digits -----------------------------------------------------------------------------
 
@@ -281,8 +290,9 @@ class Channel:
                 ) from None
 
     def _send(self, data: bytes, *waiters: AsyncResult | _ReplyMustBeOk, send: bool = True) -> None:
-        """Queue the waiters for the replies and write the commands; the queue and the socket
-        see the commands in the same order (nothing yields between the two)."""
+        """Queue the waiters for the replies and write the commands, so that the queue and
+        the socket see the commands in the same order. The caller holds `_command_lock`: a
+        write that yields half-way (a full socket buffer) must not let another in."""
         # The reader is gone once the socket closed: no reply could ever arrive.
         if self._closed or (self._reader is not None and self._reader.dead):
             raise CallEnded(self.hangup_cause or SOCKET_CLOSED, by=self.hangup_by or "caller")
@@ -316,6 +326,8 @@ class Channel:
                 for frame in self._frames.feed(data):
                     self._dispatch(frame)
         except (OSError, ProtocolError) as exc:
+            if self._closed:  # we closed it (close()): not a loss
+                return
             log.warning(
                 "channel %s: connection lost: %s",
                 self.uuid or "?",

@@ -131,3 +131,31 @@ def test_an_execute_returns_its_own_completion(pair: tuple[socket.socket, socket
     )
     assert running.get(timeout=5).get("Application-UUID") == event_uuid
     channel.close()
+
+
+def test_a_hangup_waits_for_freeswitch_to_report_it(
+    pair: tuple[socket.socket, socket.socket],
+) -> None:
+    channel = _started(pair)
+    hanging_up = gevent.spawn(channel.hangup, "NORMAL_CLEARING", timeout=5)
+    assert _read_commands(pair[1], 1) == [f"api uuid_kill {UUID} NORMAL_CLEARING".encode()]
+    pair[1].sendall(encode_api_response("+OK\n"))
+    assert not hanging_up.ready()  # the reply alone is not the hangup
+    pair[1].sendall(
+        encode_event_plain(
+            [("Event-Name", "CHANNEL_HANGUP"), ("Unique-ID", UUID), ("Hangup-Cause", "X_Y")]
+        )
+    )
+    hanging_up.get(timeout=5)
+    assert channel.ended and channel.hangup_cause == "X_Y"
+    channel.close()
+
+
+def test_a_refused_hangup_is_reported(pair: tuple[socket.socket, socket.socket]) -> None:
+    channel = _started(pair)
+    hanging_up = gevent.spawn(channel.hangup, "NORMAL_CLEARING", timeout=5)
+    _read_commands(pair[1], 1)
+    pair[1].sendall(encode_api_response("-ERR No such channel!\n"))
+    with pytest.raises(ESLError, match="uuid_kill: FreeSWITCH answered '-ERR No such channel!'"):
+        hanging_up.get(timeout=5)
+    channel.close()
