@@ -67,6 +67,7 @@ class Controller:
                 calls=self.calls,
                 outbound=self.outbound,
                 esl=self.esl,
+                programs=self.program_db,
             )
             self.http = HttpServer(http, ready=self.readiness, api=api)
             self.http.start()

@@ -19,10 +19,13 @@ from controller.api.auth import HEADER, ApiKeys
 from controller.api.calls import CallsApi, RecentCalls
 from controller.api.errors import ApiError, Response
 from controller.api.flows import FlowsApi
+from controller.api.programs import ProgramsApi
 from controller.api.request import Request
 from controller.api.router import Router
 from controller.config import Settings
 from controller.flowstore import FlowStore
+from controller.programs.database import ProgramDatabase
+from controller.programs.pacing import program_rate_limit
 
 if TYPE_CHECKING:
     from controller.esl.inbound import EventSocketClient
@@ -53,12 +56,15 @@ class ApiApp:
         calls: RecentCalls,
         outbound: OutboundCalls | None = None,
         esl: EventSocketClient | None = None,
+        programs: ProgramDatabase | None = None,
     ) -> None:
         self.keys = ApiKeys(settings.api_keys)
         self.max_body = settings.api_max_body
         self.router = Router()
         FlowsApi(flows).register(self.router)
         CallsApi(calls, flows, outbound, esl).register(self.router)
+        sps_limit = program_rate_limit(settings.freeswitch_sps)
+        ProgramsApi(programs, flows, sps_limit=sps_limit).register(self.router)
         self._log_keys()
 
     def apply_settings(self, settings: Settings) -> None:

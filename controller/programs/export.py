@@ -4,6 +4,14 @@ Each contact: its number and fields, status and final disposition, attempts, the
 call's outcome, result, call id and flow variables (e.g. `customerResponse`). JSON adds every
 attempt (uuid, outcome, result, cause, times). CSV columns: the fixed ones, then the contact
 fields, `attr.<name>` for custom attributes and `var.<name>` for the last call's variables.
+
+Spreadsheet safety: names, attributes and variables come from contact files and callers. A
+CSV cell starting with `=`, `+`, `-`, `@`, a tab or a carriage return is run as a formula by
+Excel, LibreOffice and Google Sheets (formula injection), so every such text cell is written
+with a leading `'`, which spreadsheets show as text and do not run. The `phone` column is
+left as it is: it is always E.164 (`+` and digits, checked at import), which no spreadsheet
+can run as anything but a number, and tools matching numbers need it exact. JSON is left as
+it is.
 """
 
 from __future__ import annotations
@@ -28,7 +36,7 @@ FIXED = (
 )
 
 
-def _time(epoch: float | None) -> str | None:
+def iso_time(epoch: float | None) -> str | None:
     if epoch is None:
         return None
     return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
@@ -44,7 +52,7 @@ def contact_result(row: ContactRow, attempts: list[AttemptRow]) -> dict[str, Any
         "lastOutcome": row.last_outcome,
         "lastResult": row.last_result,
         "lastCallId": row.last_call_id,
-        "nextAttemptAt": _time(row.next_at) if row.status == "pending" else None,
+        "nextAttemptAt": iso_time(row.next_at) if row.status == "pending" else None,
         "contact": row.data,
         "timezone": row.timezone,
         "variables": row.last_variables,
@@ -56,8 +64,8 @@ def contact_result(row: ContactRow, attempts: list[AttemptRow]) -> dict[str, Any
                 "outcome": attempt.outcome,
                 "result": attempt.result,
                 "cause": attempt.cause,
-                "startedAt": _time(attempt.started_at),
-                "endedAt": _time(attempt.ended_at),
+                "startedAt": iso_time(attempt.started_at),
+                "endedAt": iso_time(attempt.ended_at),
             }
             for attempt in attempts
         ],
@@ -87,16 +95,27 @@ def write_csv(entries: list[dict[str, Any]], out: TextIO) -> None:
             elif key != "phone" and key not in fields:
                 fields.append(key)
         variables += [f"var.{k}" for k in entry["variables"] if f"var.{k}" not in variables]
-    writer = csv.DictWriter(out, [*FIXED, *fields, *attributes, *variables], lineterminator="\n")
+    # CRLF (RFC 4180): a cell holding a lone CR or LF is then quoted, so rows cannot split.
+    columns = [*FIXED, *fields, *attributes, *variables]
+    writer = csv.DictWriter(out, columns, lineterminator="\r\n")
     writer.writeheader()
     for entry in entries:
         row = {name: entry[name] for name in FIXED}
         contact = entry["contact"]
         row.update({name: contact.get(name) for name in fields})
         row.update({f"attr.{k}": v for k, v in contact.get("customAttributes", {}).items()})
-        row.update({f"var.{k}": _cell(v) for k, v in entry["variables"].items()})
-        writer.writerow(row)
+        row.update({f"var.{k}": v for k, v in entry["variables"].items()})
+        writer.writerow({k: v if k == "phone" else spreadsheet_safe(v) for k, v in row.items()})
 
 
-def _cell(value: Any) -> Any:
-    return json.dumps(value, ensure_ascii=False) if isinstance(value, dict | list) else value
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """A CSV cell no spreadsheet runs as a formula: text starting with a formula character
+    gets a leading `'`; objects and lists become JSON text first."""
+    if isinstance(value, dict | list):
+        value = json.dumps(value, ensure_ascii=False)
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value

@@ -190,27 +190,41 @@ def _rows_csv(text: str, source: str) -> tuple[dict[str, str], list[tuple[int, d
         header = next(reader)
     except StopIteration:
         raise ContactFileError(f"{source}: the file is empty") from None
+    except csv.Error as exc:
+        raise ContactFileError(f"{source}:1: the header is not CSV ({exc})") from None
     mapping = _columns(header, source)
     names = [name.strip() for name in header]
     rows: list[tuple[int, dict[str, Any]]] = []
-    for values in reader:
-        line = reader.line_num  # the record's last physical line (a quoted field may span)
-        if not any(v.strip() for v in values):
-            continue
-        if len(values) != len(names):
-            reason = f"{len(values)} fields, the header has {len(names)}"
-            rows.append((line, {"__error__": reason}))
-            continue
-        rows.append((line, dict(zip(names, values, strict=True))))
-        if len(rows) > MAX_ROWS:
-            raise ContactFileError(f"{source}: more than {MAX_ROWS} rows")
+    try:
+        for values in reader:
+            _add_row(rows, reader.line_num, values, names, source)
+    except csv.Error as exc:  # e.g. a field over csv's size limit: the file cannot be read on
+        raise ContactFileError(f"{source}:{reader.line_num}: not CSV ({exc})") from None
     return mapping, rows
+
+
+def _add_row(
+    rows: list[tuple[int, dict[str, Any]]],
+    line: int,
+    values: list[str],
+    names: list[str],
+    source: str,
+) -> None:
+    """One CSV record; `line` is its last physical line (a quoted field may span several)."""
+    if not any(v.strip() for v in values):
+        return
+    if len(values) != len(names):
+        rows.append((line, {"__error__": f"{len(values)} fields, the header has {len(names)}"}))
+    else:
+        rows.append((line, dict(zip(names, values, strict=True))))
+    if len(rows) > MAX_ROWS:
+        raise ContactFileError(f"{source}: more than {MAX_ROWS} rows")
 
 
 def _rows_json(text: str, source: str) -> tuple[dict[str, str], list[tuple[int, dict[str, Any]]]]:
     try:
         data = json.loads(text)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested beyond reason
         raise ContactFileError(f"{source}: not JSON ({exc})") from None
     if isinstance(data, dict) and isinstance(data.get("contacts"), list):
         data = data["contacts"]
@@ -241,7 +255,14 @@ def read_contacts(path: Path, *, country: str) -> ImportReport:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise ContactFileError(f"{source}: cannot read ({exc})") from None
-    is_json = path.suffix.lower() == ".json" or text.lstrip()[:1] in ("[", "{")
+    as_json = path.suffix.lower() == ".json"
+    return parse_contacts(text, source=source, country=country, as_json=as_json)
+
+
+def parse_contacts(text: str, *, source: str, country: str, as_json: bool = False) -> ImportReport:
+    """Contacts from CSV or JSON text (JSON when `as_json`, or when it starts with [ or {)."""
+    text = text.removeprefix("\ufeff")
+    is_json = as_json or text.lstrip()[:1] in ("[", "{")
     mapping, rows = (_rows_json if is_json else _rows_csv)(text, source)
     report = ImportReport(source)
     by_phone: dict[str, ImportedContact] = {}

@@ -52,3 +52,27 @@ def render(program: ProgramRow, stats: ProgramStats) -> str:
     else:
         lines.append("  to finish   unknown (no calls in the last minute)")
     return "\n".join(lines) + "\n"
+
+
+def as_dict(stats: ProgramStats) -> dict[str, object]:
+    """The same progress as data (the HTTP API): counts, rate, and time to finish (None when
+    it cannot be estimated)."""
+    rate = stats.recent_attempts / RATE_WINDOW
+    remaining = stats.remaining
+    eta: float | None = None
+    if remaining == 0 and stats.in_progress == 0:
+        eta = 0.0
+    elif rate > 0:
+        eta = round(remaining / rate, 1)
+    return {
+        "contacts": stats.contacts,
+        "done": stats.by_status.get("done", 0),
+        "inProgress": stats.in_progress,
+        "toCall": remaining,
+        "attempts": stats.attempts,
+        "byStatus": dict(stats.by_status),
+        "byDisposition": dict(stats.by_disposition),
+        "byOutcome": {k: v for k, v in stats.attempts_by_outcome.items() if k != "in_progress"},
+        "callsPerMinute": round(rate * 60, 2),
+        "secondsToFinish": eta,
+    }

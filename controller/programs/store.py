@@ -40,6 +40,10 @@ class StoreError(RuntimeError):
     """A request the store refuses: unknown program, a transition not allowed, a conflict."""
 
 
+class StoreUnavailable(StoreError):
+    """The database cannot be reached or did not answer in time (PostgreSQL)."""
+
+
 @dataclass(frozen=True, slots=True)
 class ProgramRow:
     id: str

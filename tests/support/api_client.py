@@ -98,6 +98,7 @@ def api_settings(tmp_path: Path, flows_dir: Path, **overrides: Any) -> Settings:
         "audio": REPO / "audio",
         "recordings": tmp_path / "recordings",
         "records": tmp_path / "records" / "calls.jsonl",
+        "programs_db": tmp_path / "programs" / "callflow.db",  # not the working directory's
         "listen": "127.0.0.1:0",
         "http_listen": "127.0.0.1:0",
         "esl": None,

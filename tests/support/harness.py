@@ -215,6 +215,7 @@ def build_dial_harness(
         "audio": REPO / "audio",
         "recordings": tmp_path / f"recordings-{name}",
         "records": tmp_path / f"records-{name}" / "calls.jsonl",
+        "programs_db": tmp_path / f"programs-{name}" / "callflow.db",  # not the working dir's
         "listen": "127.0.0.1:0",
         "esl": f"{host}:{port}",
         "http_listen": None,
