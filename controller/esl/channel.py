@@ -54,15 +54,41 @@ log = logging.getLogger("callflow.esl")
 RECV_BYTES = 65536
 CONNECT = encode_command("connect")
 MYEVENTS = encode_command("myevents")
+# Of the events `myevents` subscribes to, the ones nothing here reads (what is read:
+# CHANNEL_EXECUTE, CHANNEL_EXECUTE_COMPLETE, CHANNEL_HANGUP, CHANNEL_HANGUP_COMPLETE, DTMF,
+# and CUSTOM events subscribed by name). Each costs a frame to read and parse, several a call.
+UNREAD_EVENTS = (
+    "CHANNEL_ANSWER",
+    "CHANNEL_APPLICATION",
+    "CHANNEL_BRIDGE",
+    "CHANNEL_CREATE",
+    "CHANNEL_DATA",
+    "CHANNEL_DESTROY",
+    "CHANNEL_ORIGINATE",
+    "CHANNEL_OUTGOING",
+    "CHANNEL_PARK",
+    "CHANNEL_PROGRESS",
+    "CHANNEL_PROGRESS_MEDIA",
+    "CHANNEL_STATE",
+    "CHANNEL_UNBRIDGE",
+    "CHANNEL_UNPARK",
+    "CHANNEL_UUID",
+    "DETECTED_SPEECH",
+    "NOTALK",
+    "TALK",
+)
+NIXEVENT = encode_command("nixevent " + " ".join(UNREAD_EVENTS))
+OPENING_COMMANDS = 4
 
 
 @functools.lru_cache(maxsize=4)
 def opening(linger_seconds: int) -> bytes:
     """What the controller says first on a new socket, in one write: `connect`, `myevents`,
-    `linger N` (a bare `linger` lingers forever and leaks the channel in FreeSWITCH: always
-    give N). Written together they cost one send and one wake-up instead of three round
-    trips; FreeSWITCH still answers them one by one, in order."""
-    return CONNECT + MYEVENTS + encode_command(f"linger {int(linger_seconds)}")
+    `nixevent` (the events nothing reads), `linger N` (a bare `linger` lingers forever and
+    leaks the channel in FreeSWITCH: always give N). Written together they cost one send and
+    one wake-up instead of four round trips; FreeSWITCH still answers them one by one, in
+    order (mod_event_socket reads one command at a time off the socket)."""
+    return CONNECT + MYEVENTS + NIXEVENT + encode_command(f"linger {int(linger_seconds)}")
 
 
 _CAUSE = re.compile(r"^[A-Z_]{3,40}$")
@@ -136,8 +162,8 @@ class Channel:
         set-up)."""
         # The reader works for this call: its lines (and its listeners') name the call.
         self._reader = gevent.spawn(logs.in_this_context(self._read_loop))
-        reply, events, linger = self._exchange(
-            opening(linger_seconds), 3, timeout, send=not opening_sent
+        reply, events, unread, linger = self._exchange(
+            opening(linger_seconds), OPENING_COMMANDS, timeout, send=not opening_sent
         )
         self.variables = ChannelVariables(reply.event)
         self.uuid = reply.header("Unique-ID") or self.variables.get("uuid", "") or ""
@@ -150,6 +176,7 @@ class Channel:
                 "use `socket <host:port> async full`"
             )
         self._expect_ok(events, "myevents")
+        self._expect_ok(unread, "nixevent")
         self._expect_ok(linger, "linger")
 
     def close(self) -> None:

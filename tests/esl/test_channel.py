@@ -41,18 +41,24 @@ def _connect_reply() -> bytes:
     return encode_connect_reply([("Event-Name", "CHANNEL_DATA"), ("Unique-ID", UUID)])
 
 
-def test_the_opening_is_three_commands_in_one_write() -> None:
-    assert opening(5) == b"connect\n\nmyevents\n\nlinger 5\n\n"
+def test_the_opening_is_four_commands_in_one_write() -> None:
+    commands = opening(5).split(b"\n\n")
+    assert commands[:2] == [b"connect", b"myevents"] and commands[3:] == [b"linger 5", b""]
+    assert commands[2].startswith(b"nixevent CHANNEL_ANSWER ")
 
 
-def test_start_pairs_the_three_replies_in_order(pair: tuple[socket.socket, socket.socket]) -> None:
+def test_start_pairs_the_four_replies_in_order(pair: tuple[socket.socket, socket.socket]) -> None:
     ours, theirs = pair
     channel = Channel(ours, command_timeout=5)
     starting = gevent.spawn(channel.start, linger_seconds=5)
-    assert _read_commands(theirs, 3) == [b"connect", b"myevents", b"linger 5"]
-    # FreeSWITCH answers each command in turn; all three may arrive in one segment.
+    connect, events, _nixevent, linger = _read_commands(theirs, 4)
+    assert (connect, events, linger) == (b"connect", b"myevents", b"linger 5")
+    # FreeSWITCH answers each command in turn; all four may arrive in one segment.
     theirs.sendall(
-        _connect_reply() + encode_reply("+OK Events Enabled") + encode_reply("+OK will linger")
+        _connect_reply()
+        + encode_reply("+OK Events Enabled")
+        + encode_reply("+OK events nixed")
+        + encode_reply("+OK will linger")
     )
     starting.get(timeout=5)
     assert channel.uuid == UUID
@@ -63,9 +69,12 @@ def test_a_refused_linger_is_reported(pair: tuple[socket.socket, socket.socket])
     ours, theirs = pair
     channel = Channel(ours, command_timeout=5)
     starting = gevent.spawn(channel.start, linger_seconds=5)
-    _read_commands(theirs, 3)
+    _read_commands(theirs, 4)
     theirs.sendall(
-        _connect_reply() + encode_reply("+OK Events Enabled") + encode_reply("-ERR nope")
+        _connect_reply()
+        + encode_reply("+OK Events Enabled")
+        + encode_reply("+OK events nixed")
+        + encode_reply("-ERR nope")
     )
     with pytest.raises(ESLError, match="linger"):
         starting.get(timeout=5)
@@ -78,8 +87,8 @@ def test_a_late_reply_is_not_taken_for_the_next_command(
     ours, theirs = pair
     channel = Channel(ours, command_timeout=5)
     starting = gevent.spawn(channel.start, linger_seconds=5)
-    _read_commands(theirs, 3)
-    theirs.sendall(_connect_reply() + encode_reply("+OK") + encode_reply("+OK"))
+    _read_commands(theirs, 4)
+    theirs.sendall(_connect_reply() + encode_reply("+OK") * 3)
     starting.get(timeout=5)
 
     with pytest.raises(CommandTimeout):
@@ -95,8 +104,8 @@ def _started(pair: tuple[socket.socket, socket.socket]) -> Channel:
     ours, theirs = pair
     channel = Channel(ours, command_timeout=5)
     starting = gevent.spawn(channel.start, linger_seconds=5)
-    _read_commands(theirs, 3)
-    theirs.sendall(_connect_reply() + encode_reply("+OK") + encode_reply("+OK"))
+    _read_commands(theirs, 4)
+    theirs.sendall(_connect_reply() + encode_reply("+OK") * 3)
     starting.get(timeout=5)
     return channel
 

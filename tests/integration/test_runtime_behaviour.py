@@ -69,7 +69,30 @@ def test_every_execute_carries_event_lock_and_its_own_event_uuid(harness: Harnes
 def test_the_session_starts_with_connect_myevents_and_a_finite_linger(harness: Harness) -> None:
     sim_call = harness.place("inbound-ivr", "press 0")
     harness.record_of(sim_call)
-    assert sim_call.wait(10).commands[:3] == ["connect", "myevents", "linger 5"]
+    commands = sim_call.wait(10).commands
+    assert commands[:2] == ["connect", "myevents"]
+    assert commands[2].startswith("nixevent CHANNEL_ANSWER ") and commands[3] == "linger 5"
+
+
+def test_the_events_nothing_reads_are_not_sent(harness: Harness) -> None:
+    sim_call = harness.place("inbound-ivr", "press 0")
+    harness.record_of(sim_call)
+    outcome = sim_call.wait(10)
+    names = {
+        line.split(b": ", 1)[1].strip().decode()
+        for frame in outcome.frames_sent
+        if b"text/event-plain" in frame  # not the connect reply (a CHANNEL_DATA block)
+        for line in frame.split(b"\n")
+        if line.startswith(b"Event-Name: ")
+    }
+    assert names, "no event reached the controller"
+    assert names <= {
+        "CHANNEL_EXECUTE",
+        "CHANNEL_EXECUTE_COMPLETE",
+        "CHANNEL_HANGUP",
+        "CHANNEL_HANGUP_COMPLETE",
+        "DTMF",
+    }
 
 
 def test_a_key_pressed_during_an_interruptible_prompt_answers_the_menu(harness: Harness) -> None:
