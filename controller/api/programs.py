@@ -251,13 +251,19 @@ class ProgramsApi:
     def _dnc(self, request: Request, *, add: bool) -> Response:
         body = _object(request.json(), DNC_FIELDS, "{numbers, program?, country?}")
         numbers, program_id, country = body.get("numbers"), body.get("program"), body.get("country")
-        if not isinstance(numbers, list) or not numbers or len(numbers) > MAX_DNC_NUMBERS:
+        if (
+            not isinstance(numbers, list)
+            or not 1 <= len(numbers) <= MAX_DNC_NUMBERS
+            or not all(isinstance(number, str) for number in numbers)
+        ):
             raise ApiError(
-                422, f"numbers must be a list of 1 to {MAX_DNC_NUMBERS} numbers", field="numbers"
+                422,
+                f"numbers must be a list of 1 to {MAX_DNC_NUMBERS} phone numbers (text)",
+                field="numbers",
             )
-        if program_id is not None and not isinstance(program_id, str):
+        if "program" in body and not isinstance(program_id, str):
             raise ApiError(422, "program must be a program id", field="program")
-        if country is not None and not isinstance(country, str):
+        if "country" in body and not isinstance(country, str):
             raise ApiError(422, "country must be a two-letter region code", field="country")
         if program_id is not None:
             store, row = self._program(program_id)

@@ -255,14 +255,17 @@ def read_contacts(path: Path, *, country: str) -> ImportReport:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise ContactFileError(f"{source}: cannot read ({exc})") from None
-    as_json = path.suffix.lower() == ".json"
+    as_json = True if path.suffix.lower() == ".json" else None
     return parse_contacts(text, source=source, country=country, as_json=as_json)
 
 
-def parse_contacts(text: str, *, source: str, country: str, as_json: bool = False) -> ImportReport:
-    """Contacts from CSV or JSON text (JSON when `as_json`, or when it starts with [ or {)."""
+def parse_contacts(
+    text: str, *, source: str, country: str, as_json: bool | None = None
+) -> ImportReport:
+    """Contacts from JSON text (`as_json` true) or CSV (false); None: JSON when it starts
+    with [ or {."""
     text = text.removeprefix("\ufeff")
-    is_json = as_json or text.lstrip()[:1] in ("[", "{")
+    is_json = as_json if as_json is not None else text.lstrip()[:1] in ("[", "{")
     mapping, rows = (_rows_json if is_json else _rows_csv)(text, source)
     report = ImportReport(source)
     by_phone: dict[str, ImportedContact] = {}

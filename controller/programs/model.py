@@ -170,7 +170,7 @@ def _window(data: Any) -> Window:
 
 
 def _pacing(data: Any, sps_limit: float | None) -> Pacing:
-    data = data or {}
+    data = {} if data is None else data
     if not isinstance(data, dict):
         raise SpecError("pacing: must be a mapping")
     _only(data, ("maxConcurrent", "callsPerSecond", "gatewayLimits"), "pacing")
@@ -195,7 +195,7 @@ def _pacing(data: Any, sps_limit: float | None) -> Pacing:
 
 
 def _retries(data: Any) -> dict[str, RetryRule | None]:
-    data = data or {}
+    data = {} if data is None else data
     if not isinstance(data, dict):
         raise SpecError("retries: must map outcomes to {after, times} or never")
     merged: dict[str, Any] = {**DEFAULT_RETRIES, **data}
@@ -242,8 +242,10 @@ def parse_spec(data: Any, *, sps_limit: float | None = None) -> ProgramSpec:
     for required in ("name", "flow", "timezone"):
         if not data.get(required):
             raise SpecError(f"{required}: required")
+        if not isinstance(data[required], str):
+            raise SpecError(f"{required}: must be text, not {data[required]!r}"[:200])
     flow = str(data["flow"])
-    if not _ID.match(flow):
+    if not _ID.fullmatch(flow):
         raise SpecError(f"flow: {flow!r} is not a flow id")
     check_timezone(data["timezone"], "timezone")
     country = str(data.get("defaultCountry", "US")).upper()
@@ -266,6 +268,6 @@ def parse_spec(data: Any, *, sps_limit: float | None = None) -> ProgramSpec:
 
 
 def check_program_id(text: str) -> str:
-    if not _ID.match(text):
+    if not _ID.fullmatch(text):
         raise SpecError(f"program id {text!r}: use letters, digits, '.', '_' and '-' (at most 64)")
     return text
