@@ -16,6 +16,7 @@ import yaml
 from prometheus_client.metrics import MetricWrapperBase
 
 from controller import metrics
+from controller.programs import metrics as program_metrics  # registered in metrics.REGISTRY
 
 OPS = Path(__file__).resolve().parents[2] / "docs" / "ops"
 DASHBOARD = OPS / "grafana-callflow.json"
@@ -131,8 +132,9 @@ def test_the_dashboard_shows_every_callflow_metric() -> None:
     used = {name for expr in dashboard_expressions() for name in metric_names(expr)}
     defined = [
         value._name
-        for value in vars(metrics).values()
-        if isinstance(value, MetricWrapperBase)  # controller.metrics' own, not others'
+        for module in (metrics, program_metrics)
+        for value in vars(module).values()
+        if isinstance(value, MetricWrapperBase)  # callflow's own, not others'
     ]
     suffixes = {suffix for group in SUFFIXES.values() for suffix in group}
     missing = [name for name in defined if not used & {name + suffix for suffix in suffixes}]
