@@ -46,6 +46,14 @@ def find_bindir() -> Path | None:
     return None
 
 
+def find_runuser() -> Path | None:
+    """util-linux's runuser (in /usr/sbin, which a root PATH may lack)."""
+    found = shutil.which("runuser")
+    candidates = [found] if found else []
+    candidates += ["/usr/sbin/runuser", "/sbin/runuser", "/usr/bin/runuser"]
+    return next((Path(c) for c in candidates if Path(c).exists()), None)
+
+
 def unavailable(reason: str) -> None:
     """Skip — or fail, where PostgreSQL is required (CI)."""
     if os.environ.get(REQUIRE_ENV) == "1":
@@ -62,7 +70,7 @@ class Cluster:
         self.log = root / "server.log"
         self.as_user: list[str] = []
         if os.geteuid() == 0:  # initdb and postgres refuse to run as root
-            self.as_user = ["runuser", "-u", SUPERUSER, "--"]
+            self.as_user = [str(find_runuser()), "-u", SUPERUSER, "--"]
             account = pwd.getpwnam(SUPERUSER)
             os.chown(root, account.pw_uid, account.pw_gid)
 
@@ -137,6 +145,8 @@ def throwaway_cluster() -> Iterator[Cluster]:
             pwd.getpwnam(SUPERUSER)
         except KeyError:
             unavailable(f"running as root and there is no {SUPERUSER!r} user to run it as")
+        if find_runuser() is None:
+            unavailable("running as root and runuser (util-linux) was not found")
     root = Path(tempfile.mkdtemp(prefix="callflow-pg-"))
     cluster = Cluster(bindir, root)
     try:
