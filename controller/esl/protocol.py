@@ -16,7 +16,6 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from urllib.parse import unquote
 
 DEFAULT_MAX_FRAME_SIZE = 16 * 1024 * 1024
@@ -71,19 +70,87 @@ def _raw(text: str) -> bytes:
 # -- frames -----------------------------------------------------------------------------------
 
 
-@dataclass(slots=True)
 class Frame:
     """One ESL frame. `headers` are the outer headers as sent (not decoded); `command` is the
-    first line of a frame read with `FrameReader(commands=True)` (what a controller sends)."""
+    first line of a frame read with `FrameReader(commands=True)` (what a controller sends).
 
-    headers: dict[str, str]
-    body: bytes = b""
-    command: str | None = None
-    raw_head: bytes = field(default=b"", repr=False)
+    Read by a controller, the headers are parsed only when asked for: a frame is mostly
+    looked at for its Content-Type and Content-Length, and the reply to `connect` carries
+    ~150 header lines that the lazily read event in it (messages.Event) looks up itself."""
+
+    __slots__ = ("_content_type", "_headers", "body", "command", "raw_head")
+
+    def __init__(
+        self,
+        headers: dict[str, str] | None,
+        body: bytes = b"",
+        command: str | None = None,
+        raw_head: bytes = b"",
+    ) -> None:
+        self._headers = headers
+        self._content_type: str | None = None
+        self.body = body
+        self.command = command
+        self.raw_head = raw_head
+
+    @property
+    def headers(self) -> dict[str, str]:
+        if self._headers is None:
+            self._headers = _outer_headers(self.raw_head)
+        return self._headers
+
+    def header(self, name: str) -> str | None:
+        """One outer header (the last of that name, as `headers` keeps), without the rest."""
+        if self._headers is not None:
+            return self._headers.get(name)
+        return _last_header(self.raw_head, _raw(name))
 
     @property
     def content_type(self) -> str:
-        return self.headers.get("Content-Type", "")
+        if self._content_type is None:
+            self._content_type = self.header("Content-Type") or ""
+        return self._content_type
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Frame):
+            return NotImplemented
+        return (self.headers, self.body, self.command, self.raw_head) == (
+            other.headers,
+            other.body,
+            other.command,
+            other.raw_head,
+        )
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, like the dataclass it was
+
+    def __repr__(self) -> str:
+        return f"<Frame {self.command or self.content_type!r} {len(self.body)} bytes>"
+
+
+def _outer_headers(head: bytes) -> dict[str, str]:
+    """`Name: value` lines as FreeSWITCH and libesl read them: lines without ':' skipped, one
+    space after the colon dropped, a repeated name keeps its last value."""
+    headers: dict[str, str] = {}
+    for line in _text(head).split("\n"):
+        name, sep, value = line.partition(":")
+        if sep:
+            headers[name] = value[1:] if value[:1] == " " else value
+    return headers
+
+
+def _last_header(head: bytes, name: bytes) -> str | None:
+    """What `_outer_headers(head).get(name)` would say, found by searching for the name."""
+    key = b"\n" + name + b":"
+    at = head.rfind(key)
+    if at >= 0:
+        start = at + len(key)
+    elif head.startswith(name + b":"):
+        start = len(name) + 1
+    else:
+        return None
+    end = head.find(b"\n", start)
+    value = head[start:] if end < 0 else head[start:end]
+    return _text(value[1:] if value[:1] == b" " else value)
 
 
 class FrameReader:
@@ -135,7 +202,7 @@ class FrameReader:
             frame = self._parse_head(bytes(buf[pos:end]))
             pos = end + 2
             self._scan = pos
-            length = self._content_length(frame.headers)
+            length = self._content_length(frame)
             if length:
                 self._head, self._need = frame, length
             else:
@@ -146,25 +213,23 @@ class FrameReader:
         return frames
 
     def _parse_head(self, head: bytes) -> Frame:
+        if not self.commands:
+            return Frame(None, b"", None, head)  # headers parsed on demand (Frame.headers)
         lines = _text(head).split("\n")
-        command = None
-        if self.commands:
-            command = lines.pop(0).partition("\r")[0]
+        command = lines.pop(0).partition("\r")[0]
         headers: dict[str, str] = {}
         for line in lines:
             name, sep, value = line.partition(":")
             if not sep:
-                continue  # not a header; FreeSWITCH and libesl skip such lines as well
-            if self.commands:
-                headers[name] = value.partition("\r")[0].lstrip(" ")
-            else:
-                headers[name] = value[1:] if value[:1] == " " else value
+                continue  # not a header; FreeSWITCH skips such lines as well
+            headers[name] = value.partition("\r")[0].lstrip(" ")
         return Frame(headers, b"", command, head)
 
-    def _content_length(self, headers: dict[str, str]) -> int:
-        value = headers.get("Content-Length")
+    def _content_length(self, frame: Frame) -> int:
+        value = frame.header("Content-Length")
         if value is None and self.commands:
-            value = next((v for k, v in headers.items() if k.lower() == "content-length"), None)
+            items = frame.headers.items()
+            value = next((v for k, v in items if k.lower() == "content-length"), None)
         if value is None:
             return 0
         if not value.isdigit() or int(value) > self.max_frame_size:

@@ -423,3 +423,31 @@ def test_freeswitch_side_notices_and_replies() -> None:
     assert job is not None and job.ok and job.job_uuid == "j"
     usage = parse_reply(one_frame(encode_api_response("-USAGE: <uuid>")))
     assert usage is not None and not usage.ok
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        b"Content-Type: command/reply\nReply-Text: +OK",
+        b"Content-Length: 5\nContent-Type: text/event-plain\nContent-Length: 7",  # last wins
+        b"Content-Type:no-space\nnot a header line\nX-Content-Type: other",
+        b"Reply-Text: a: b\nContent-Type:  two spaces",
+        b"Content-Type: first\nContent-Type: second",
+        b"",
+    ],
+)
+def test_one_header_looked_up_alone_reads_as_the_whole_parse_does(head: bytes) -> None:
+    lazy, whole = Frame(None, raw_head=head), Frame(None, raw_head=head)
+    parsed = whole.headers  # every header, parsed
+    for name in ("Content-Type", "Content-Length", "Reply-Text", "X-Content-Type", "Nope"):
+        assert lazy.header(name) == parsed.get(name)
+
+
+def test_headers_looked_up_alone_match_the_whole_parse_in_every_transcript() -> None:
+    for path in sorted(TRANSCRIPTS.glob("*.txt")):
+        recording = transcript(path)
+        for conn in recording.conns:
+            for frame in FrameReader().feed(recording.stream(conn, "RECV")):
+                lazy = Frame(None, raw_head=frame.raw_head)
+                for name, value in frame.headers.items():
+                    assert lazy.header(name) == value, (path.name, name)
