@@ -240,15 +240,16 @@ def _is_ok(text: str) -> bool:
 
 def parse_reply(frame: Frame) -> Reply | None:
     """The reply in a command/reply or api/response frame (api: `text` is the body), or None."""
-    content_type, headers = frame.content_type, frame.headers
+    content_type = frame.content_type
     if content_type == "api/response":
-        return Reply(_is_ok(text := _text(frame.body)), text, content_type, headers)
+        return Reply(_is_ok(text := _text(frame.body)), text, content_type, frame.headers)
     if content_type != "command/reply":
         return None
-    if "Event-Name" in headers:  # connect: a serialized CHANNEL_DATA event
+    if frame.header("Event-Name") is not None:  # connect: a serialized CHANNEL_DATA event
         event = Event.from_block(frame.raw_head)
         text = event.get("Reply-Text") or ""
         return Reply(_is_ok(text), text, content_type, event=event)
+    headers = frame.headers
     text = headers.get("Reply-Text", "")
     return Reply(_is_ok(text), text, content_type, headers)
 

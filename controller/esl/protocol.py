@@ -127,6 +127,9 @@ class Frame:
         return f"<Frame {self.command or self.content_type!r} {len(self.body)} bytes>"
 
 
+EAGER_HEAD_BYTES = 256
+
+
 def _outer_headers(head: bytes) -> dict[str, str]:
     """`Name: value` lines as FreeSWITCH and libesl read them: lines without ':' skipped, one
     space after the colon dropped, a repeated name keeps its last value."""
@@ -214,7 +217,10 @@ class FrameReader:
 
     def _parse_head(self, head: bytes) -> Frame:
         if not self.commands:
-            return Frame(None, b"", None, head)  # headers parsed on demand (Frame.headers)
+            # A long head (the connect reply's ~150 lines) is parsed on demand; a short one
+            # (an event's Content-Length and Content-Type) costs less parsed at once.
+            headers = None if len(head) > EAGER_HEAD_BYTES else _outer_headers(head)
+            return Frame(headers, b"", None, head)
         lines = _text(head).split("\n")
         command = lines.pop(0).partition("\r")[0]
         headers: dict[str, str] = {}
