@@ -32,7 +32,7 @@ from controller.programs.model import PROGRAM_STATES
 from controller.programs.pacing import GatewayLoad, TokenBucket, program_rate_limit
 from controller.programs.recovery import RecoveryReport, recover
 from controller.programs.runner import POLL_SECONDS, FlowSource, Placer, ProgramRunner
-from controller.programs.store import ProgramStore, StoreError
+from controller.programs.store import ProgramStore, StoreError, StoreUnavailable
 
 log = logging.getLogger("callflow.programs")
 
@@ -64,6 +64,7 @@ class ProgramManager:
         self.owner = owner or default_instance_name()
         self.owner_held = False
         self._owner_problem: str | None = None
+        self._unavailable: str | None = None  # the program database cannot be reached: why
         self.clock = clock
         self.monotonic = monotonic
         self.poll_seconds = poll_seconds
@@ -78,7 +79,12 @@ class ProgramManager:
         self.recovery: RecoveryReport | None = None
 
     def start(self) -> None:
-        self._ensure_store()
+        """Recover and hold the owner name now if the store can be reached; the supervisor
+        keeps trying when it cannot (a database down must not keep calls from being served)."""
+        try:
+            self._ensure_store()
+        except StoreUnavailable as exc:
+            self._say_unavailable(exc)
         self.group.spawn(self._supervise)
 
     def _ensure_store(self) -> ProgramStore | None:
@@ -115,9 +121,17 @@ class ProgramManager:
         while not self._stopping.is_set():
             try:
                 self.check()
+                self._unavailable = None
+            except StoreUnavailable as exc:  # said once, not every second
+                self._say_unavailable(exc)
             except Exception:  # a store hiccup must not end every program for good
                 log.exception("programs: supervisor pass failed; trying again")
             self._stopping.wait(self.poll_seconds)
+
+    def _say_unavailable(self, exc: StoreUnavailable) -> None:
+        if self._unavailable != str(exc):
+            log.error("programs: not dialling, the program database is unavailable: %s", exc)
+        self._unavailable = str(exc)
 
     def check(self) -> None:
         """One supervisor pass: a runner for every running program, metrics by state."""
@@ -175,6 +189,7 @@ class ProgramManager:
         """Wait for results being written; close the store if it was given (one opened
         through `open_store` belongs to whoever provides it)."""
         self.completions.join(timeout=timeout)
+        self.completions.kill(timeout=1.0)  # still waiting for a database: recovery's now
         if self.store is not None and self.open_store is None:
             self.store.close()
 

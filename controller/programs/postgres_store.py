@@ -29,6 +29,7 @@ by the server itself, and two processes can never both run as one owner.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import threading
 from collections.abc import Callable
@@ -106,18 +107,25 @@ class PostgresStore:
 
     # -- connections ------------------------------------------------------------------------
     def _connect(self) -> Connection:
+        conn: Connection | None = None
         try:
             conn = psycopg.connect(self.url, autocommit=True, connect_timeout=CONNECT_TIMEOUT)
             conn.execute(f"SET lock_timeout = {LOCK_TIMEOUT_MS}")
             conn.execute(f"SET statement_timeout = {STATEMENT_TIMEOUT_MS}")
         except psycopg.Error as exc:
+            if conn is not None:
+                conn.close()
             raise StoreUnavailable(f"program database {redacted(self.url)}: {exc}") from None
         return conn
 
-    def _run(self, work: Callable[[Connection], T]) -> T:
+    def _offload(self, function: Callable[..., T], *args: Any) -> T:
+        """`function(*args)` on gevent's thread pool (or in place: see the module doc)."""
         if self.offload and _offloadable():
-            return gevent.get_hub().threadpool.apply(self._with_connection, (work,))
-        return self._with_connection(work)
+            return gevent.get_hub().threadpool.apply(function, args)
+        return function(*args)
+
+    def _run(self, work: Callable[[Connection], T]) -> T:
+        return self._offload(self._with_connection, work)
 
     def _with_connection(self, work: Callable[[Connection], T]) -> T:
         """On a pool thread: a connection for `work`, returned after (or dropped if broken).
@@ -158,7 +166,10 @@ class PostgresStore:
 
     # -- owners -----------------------------------------------------------------------------
     def hold_owner(self, owner: str) -> None:
-        self._run(lambda _conn: self._hold_owner(owner))
+        try:
+            self._offload(self._hold_owner, owner)
+        except psycopg.OperationalError as exc:
+            raise StoreUnavailable(f"program database {redacted(self.url)}: {exc}") from None
 
     def _hold_owner(self, owner: str) -> None:
         with self._owner_lock:
@@ -170,7 +181,7 @@ class PostgresStore:
                         return
                     except psycopg.OperationalError:
                         pass
-                conn.close()  # lost (and so released by the server), or another name
+                _release_and_close(conn)  # lost (so released by the server), or another name
                 self._owner = None
             conn = self._connect()
             held = conn.execute(_q(sql.OWNER_TRY_LOCK_PG), (owner,)).fetchone()
@@ -364,7 +375,7 @@ class PostgresStore:
                 conn.close()
             with self._owner_lock:
                 if self._owner is not None:
-                    self._owner[1].close()
+                    _release_and_close(self._owner[1])
                     self._owner = None
         finally:
             for _ in range(taken):
@@ -373,3 +384,12 @@ class PostgresStore:
 
 def _with_line(contact: ImportedContact, line: int) -> ImportedContact:
     return ImportedContact(contact.phone, contact.data, contact.timezone, line)
+
+
+def _release_and_close(conn: Connection) -> None:
+    """Release the owner lock now: closing alone frees it only once the server has noticed,
+    and a process taking the name right after (a restart, `recover`) must find it free."""
+    if not conn.broken and not conn.closed:
+        with contextlib.suppress(psycopg.Error):  # the session is gone: so is its lock
+            conn.execute("SELECT pg_advisory_unlock_all()")
+    conn.close()

@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+import gevent
 from gevent.event import AsyncResult, Event
 
 from controller.flows.model import Flow
@@ -30,12 +31,21 @@ from controller.programs import metrics
 from controller.programs.pacing import GatewayLoad, TokenBucket
 from controller.programs.recovery import attempt_result
 from controller.programs.retries import decider
-from controller.programs.store import AttemptResult, ContactRow, ProgramRow, ProgramStore
+from controller.programs.store import (
+    AttemptResult,
+    ContactRow,
+    ProgramRow,
+    ProgramStore,
+    StoreUnavailable,
+)
 from controller.programs.windows import next_open
 
 log = logging.getLogger("callflow.programs")
 
 POLL_SECONDS = 1.0  # longest sleep: how soon a pause, cancel or new contact is noticed
+# An ended call's result written again after these waits while the database is unavailable
+# (about a minute in all); then left to recovery, from the records file, at the next start.
+RECORD_RETRY_WAITS = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
 
 
 class Placer(Protocol):
@@ -220,7 +230,22 @@ class ProgramRunner:
 
     def _record(self, program: ProgramRow, uuid: str, done: AsyncResult) -> None:
         try:
-            self._complete(program, uuid, self._result_of(uuid, done))
+            result = self._result_of(uuid, done)
+            for wait in (*RECORD_RETRY_WAITS, None):
+                try:
+                    self._complete(program, uuid, result)
+                    break
+                except StoreUnavailable as exc:  # the database is away: wait and try again
+                    if wait is None:
+                        raise
+                    log.warning(
+                        "program %s: attempt %s not recorded yet (%s); again in %gs",
+                        self.program_id,
+                        uuid,
+                        exc,
+                        wait,
+                    )
+                    gevent.sleep(wait)
         except Exception:  # the attempt stays dialing; recovery resolves it at restart
             log.exception("program %s: cannot record attempt %s", self.program_id, uuid)
         finally:

@@ -10,15 +10,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from gevent.event import AsyncResult
 from support.harness import REPO
 from support.programs import contact
 
 from controller.cli import main
 from controller.flowstore import FlowStore
+from controller.programs import runner as runner_module
 from controller.programs.database import open_store
 from controller.programs.manager import ProgramManager
 from controller.programs.model import ProgramSpec
-from controller.programs.store import ProgramStore
+from controller.programs.pacing import GatewayLoad, TokenBucket
+from controller.programs.runner import ProgramRunner
+from controller.programs.store import ProgramStore, StoreUnavailable
+from controller.records import CallRecord
 
 
 class NoCalls:
@@ -126,3 +131,70 @@ def test_recover_on_sqlite_says_to_start_the_controller_again(
     assert main(["program", "dnc", "add", "+212600000001", "--db", str(db)]) == 0
     assert main(["program", "recover", "--owner", "b", "--db", str(db)]) == 2
     assert "start it again" in capsys.readouterr().err
+
+
+class FlakyStore:
+    """A store whose database is away for the first `failures` results written."""
+
+    def __init__(self, store: ProgramStore, failures: int) -> None:
+        self.store, self.failures = store, failures
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
+
+    def complete_attempt(self, *args: Any, **kwargs: Any) -> Any:
+        if self.failures:
+            self.failures -= 1
+            raise StoreUnavailable("program database postgresql://db/x: server closed")
+        return self.store.complete_attempt(*args, **kwargs)
+
+
+def test_a_result_is_written_once_the_database_is_back(
+    store: ProgramStore,
+    spec: ProgramSpec,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.setattr(runner_module, "RECORD_RETRY_WAITS", (0.01, 0.01, 0.01))
+    store.create_program("p1", spec, now=0)
+    store.add_contacts("p1", [contact("+212600000001")], now=0)
+    store.transition("p1", "running", allowed_from=("created",), now=0)
+    [claimed] = store.claim_due("p1", now=1, limit=1, owner="a")
+    store.begin_attempt(claimed.id, uuid="u1", gateway=None, owner="a", now=1)
+    flaky = FlakyStore(store, failures=2)
+    runner = ProgramRunner(
+        "p1",
+        store=flaky,  # type: ignore[arg-type]
+        placer=NoCalls(),
+        flows=FlowStore(REPO / "flows"),
+        owner="a",
+        gateways=GatewayLoad(),
+        global_bucket=TokenBucket(1.0, 1.0),
+    )
+    done: AsyncResult = AsyncResult()
+    done.set(CallRecord("u1", "outbound", result="completed", dial={"uuid": "u1"}))
+    runner.recording = 1
+    with caplog.at_level(logging.WARNING, "callflow.programs"):
+        runner._record(store.get_program("p1"), "u1", done)  # type: ignore[arg-type]
+    assert [a.outcome for a in store.attempts("p1")] == ["completed"]
+    assert sum("not recorded yet" in r.message for r in caplog.records) == 2
+
+
+def test_a_database_down_at_start_does_not_stop_the_controller(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    def unreachable() -> ProgramStore:
+        raise StoreUnavailable("program database postgresql://db/x: connection refused")
+
+    flows = FlowStore(REPO / "flows")
+    waiting = ProgramManager(
+        None, NoCalls(), flows, records_path=tmp_path / "c.jsonl", open_store=unreachable
+    )
+    with caplog.at_level(logging.ERROR, "callflow.programs"):
+        waiting.start()  # logged, not raised: calls are served without programs
+        waiting.stop()
+    assert [r.message for r in caplog.records] == [
+        "programs: not dialling, the program database is unavailable: "
+        "program database postgresql://db/x: connection refused"
+    ]
