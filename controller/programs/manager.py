@@ -112,8 +112,8 @@ class ProgramManager:
                 log.error("programs: not dialling as %s: %s", self.owner, exc)
             self._owner_problem, self.owner_held = str(exc), False
             return False
-        if self._owner_problem is not None:
-            log.info("programs: dialling again as %s", self.owner)
+        if self._owner_problem is not None or not self.owner_held:
+            log.info("programs: dialling as %s (setting instance_name)", self.owner)
         self._owner_problem, self.owner_held = None, True
         return True
 
