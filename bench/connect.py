@@ -173,6 +173,8 @@ class FakeSwitch:
                 self.close(call, abrupt=self.rst)
         elif line == "myevents":
             self._send(call, encode_reply("+OK Events Enabled"))
+        elif line.startswith("nixevent"):
+            self._send(call, encode_reply("+OK events nixed"))
         elif line.startswith("linger"):
             self._send(call, encode_reply("+OK will linger"))
             if self.close_after_linger:

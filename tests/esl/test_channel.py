@@ -65,6 +65,24 @@ def test_start_pairs_the_four_replies_in_order(pair: tuple[socket.socket, socket
     channel.close()
 
 
+def test_a_refused_nixevent_only_means_more_events(
+    pair: tuple[socket.socket, socket.socket],
+) -> None:
+    ours, theirs = pair
+    channel = Channel(ours, command_timeout=5)
+    starting = gevent.spawn(channel.start, linger_seconds=5)
+    _read_commands(theirs, 4)
+    theirs.sendall(
+        _connect_reply()
+        + encode_reply("+OK Events Enabled")
+        + encode_reply("-ERR command not found")
+        + encode_reply("+OK will linger")
+    )
+    starting.get(timeout=5)
+    assert channel.uuid == UUID
+    channel.close()
+
+
 def test_a_refused_linger_is_reported(pair: tuple[socket.socket, socket.socket]) -> None:
     ours, theirs = pair
     channel = Channel(ours, command_timeout=5)
