@@ -278,6 +278,7 @@ def _detect(
 ) -> Detection:
     arg = f"{_int('threshold', threshold, 1, 32767)} {_int('hits', hits, 1)} "
     arg += str(_int("timeout_ms", timeout_ms, 1))
+    channel.watch_executes(timeout=channel_timeout(channel))  # when the detection began
     event, started = _completed(channel, app, arg, timeout)
     flag = event.variable(f"{app}_timeout")
     if flag not in ("true", "false"):

@@ -24,7 +24,6 @@ details stay here (read `../shared/freeswitch/FINDINGS.md` before changing them)
 from __future__ import annotations
 
 import contextlib
-import functools
 import itertools
 import logging
 import re
@@ -42,55 +41,18 @@ from gevent.lock import Semaphore
 from controller import logs, metrics
 from controller.esl.messages import ChannelVariables, Event, Reply, parse_event, parse_reply
 from controller.esl.protocol import (
+    OPENING_COMMANDS,
     FrameReader,
     ProtocolError,
     encode_command,
     encode_sendmsg_execute,
+    opening,
 )
 from controller.exceptions import CallEnded, CommandTimeout, ESLError
 
 log = logging.getLogger("callflow.esl")
 
 RECV_BYTES = 65536
-CONNECT = encode_command("connect")
-MYEVENTS = encode_command("myevents")
-# Of the events `myevents` subscribes to, the ones nothing here reads (what is read:
-# CHANNEL_EXECUTE, CHANNEL_EXECUTE_COMPLETE, CHANNEL_HANGUP, CHANNEL_HANGUP_COMPLETE, DTMF,
-# and CUSTOM events subscribed by name). Each costs a frame to read and parse, several a call.
-UNREAD_EVENTS = (
-    "CHANNEL_ANSWER",
-    "CHANNEL_APPLICATION",
-    "CHANNEL_BRIDGE",
-    "CHANNEL_CREATE",
-    "CHANNEL_DATA",
-    "CHANNEL_DESTROY",
-    "CHANNEL_ORIGINATE",
-    "CHANNEL_OUTGOING",
-    "CHANNEL_PARK",
-    "CHANNEL_PROGRESS",
-    "CHANNEL_PROGRESS_MEDIA",
-    "CHANNEL_STATE",
-    "CHANNEL_UNBRIDGE",
-    "CHANNEL_UNPARK",
-    "CHANNEL_UUID",
-    "DETECTED_SPEECH",
-    "NOTALK",
-    "TALK",
-)
-NIXEVENT = encode_command("nixevent " + " ".join(UNREAD_EVENTS))
-OPENING_COMMANDS = 4
-
-
-@functools.lru_cache(maxsize=4)
-def opening(linger_seconds: int) -> bytes:
-    """What the controller says first on a new socket, in one write: `connect`, `myevents`,
-    `nixevent` (the events nothing reads), `linger N` (a bare `linger` lingers forever and
-    leaks the channel in FreeSWITCH: always give N). Written together they cost one send and
-    one wake-up instead of four round trips; FreeSWITCH still answers them one by one, in
-    order (mod_event_socket reads one command at a time off the socket)."""
-    return CONNECT + MYEVENTS + NIXEVENT + encode_command(f"linger {int(linger_seconds)}")
-
-
 _CAUSE = re.compile(r"^[A-Z_]{3,40}$")
 SOCKET_CLOSED = "SOCKET_CLOSED"
 # Event-UUIDs: FreeSWITCH echoes them as the Application-UUID of the execute's events, and
@@ -148,6 +110,7 @@ class Channel:
         self.hangup_by: str | None = None
         self.socket_mode = ""
         self.last_execute: Event | None = None  # the latest CHANNEL_EXECUTE (when an app began)
+        self._executes_watched = False  # CHANNEL_EXECUTE subscribed (watch_executes)
         self.listeners: list[Callable[[Event], None]] = []
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -242,6 +205,14 @@ class Channel:
         self._expect_ok(
             self._command(encode_command("event plain " + " ".join(events)), timeout), "event"
         )
+
+    def watch_executes(self, *, timeout: float | None = None) -> None:
+        """Have FreeSWITCH send CHANNEL_EXECUTE from now on (`last_execute`: when an
+        application began, on FreeSWITCH's clock). The opening leaves it out: most calls never
+        read it, and it is one more event per application."""
+        if not self._executes_watched:
+            self.subscribe("CHANNEL_EXECUTE", timeout=timeout)
+            self._executes_watched = True
 
     def api(self, command: str, *, timeout: float | None = None) -> str:
         """An `api` command over this socket; returns the body (-ERR bodies raise)."""

@@ -186,3 +186,17 @@ def test_a_refused_hangup_is_reported(pair: tuple[socket.socket, socket.socket])
     with pytest.raises(ESLError, match="uuid_kill: FreeSWITCH answered '-ERR No such channel!'"):
         hanging_up.get(timeout=5)
     channel.close()
+
+
+def test_execute_starts_are_subscribed_once_when_asked_for(
+    pair: tuple[socket.socket, socket.socket],
+) -> None:
+    channel = _started(pair)
+    watching = gevent.spawn(channel.watch_executes, timeout=5)
+    assert _read_commands(pair[1], 1) == [b"event plain CHANNEL_EXECUTE"]
+    pair[1].sendall(encode_reply("+OK event listener enabled plain"))
+    watching.get(timeout=5)
+    channel.watch_executes(timeout=5)  # already subscribed: nothing is sent
+    gevent.spawn(channel.api, "status", timeout=5)
+    assert _read_commands(pair[1], 1) == [b"api status"]  # not a second subscription
+    channel.close()
