@@ -1,4 +1,4 @@
-"""`make bench`: run every benchmark and write docs/benchmarks.md (about six minutes).
+"""`make bench`: run every benchmark and write docs/benchmarks.md (about eight minutes).
 
 Each module measures one thing and returns Markdown lines; the targets and what dominates
 are in each section. Run one alone with `python -m bench.<name>`.
