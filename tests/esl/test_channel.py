@@ -47,20 +47,34 @@ def test_the_opening_is_four_commands_in_one_write() -> None:
     assert commands[2].startswith(b"nixevent CHANNEL_ANSWER ")
 
 
-def test_start_pairs_the_four_replies_in_order(pair: tuple[socket.socket, socket.socket]) -> None:
+def _starting(
+    pair: tuple[socket.socket, socket.socket], nixevent: str = "+OK", linger: str = "+OK"
+) -> tuple[Channel, gevent.Greenlet]:
+    """A channel starting; FreeSWITCH's side reads the opening and answers it, all four
+    replies in one segment (as it may)."""
     ours, theirs = pair
     channel = Channel(ours, command_timeout=5)
     starting = gevent.spawn(channel.start, linger_seconds=5)
-    connect, events, _nixevent, linger = _read_commands(theirs, 4)
-    assert (connect, events, linger) == (b"connect", b"myevents", b"linger 5")
-    # FreeSWITCH answers each command in turn; all four may arrive in one segment.
+    connect, events, unread, linger_command = _read_commands(theirs, 4)
+    assert (connect, events, linger_command) == (b"connect", b"myevents", b"linger 5")
+    assert unread.startswith(b"nixevent ")
     theirs.sendall(
         _connect_reply()
         + encode_reply("+OK Events Enabled")
-        + encode_reply("+OK events nixed")
-        + encode_reply("+OK will linger")
+        + encode_reply(nixevent)
+        + encode_reply(linger)
     )
+    return channel, starting
+
+
+def _started(pair: tuple[socket.socket, socket.socket]) -> Channel:
+    channel, starting = _starting(pair)
     starting.get(timeout=5)
+    return channel
+
+
+def test_start_pairs_the_four_replies_in_order(pair: tuple[socket.socket, socket.socket]) -> None:
+    channel = _started(pair)
     assert channel.uuid == UUID
     channel.close()
 
@@ -68,32 +82,14 @@ def test_start_pairs_the_four_replies_in_order(pair: tuple[socket.socket, socket
 def test_a_refused_nixevent_only_means_more_events(
     pair: tuple[socket.socket, socket.socket],
 ) -> None:
-    ours, theirs = pair
-    channel = Channel(ours, command_timeout=5)
-    starting = gevent.spawn(channel.start, linger_seconds=5)
-    _read_commands(theirs, 4)
-    theirs.sendall(
-        _connect_reply()
-        + encode_reply("+OK Events Enabled")
-        + encode_reply("-ERR command not found")
-        + encode_reply("+OK will linger")
-    )
+    channel, starting = _starting(pair, nixevent="-ERR command not found")
     starting.get(timeout=5)
     assert channel.uuid == UUID
     channel.close()
 
 
 def test_a_refused_linger_is_reported(pair: tuple[socket.socket, socket.socket]) -> None:
-    ours, theirs = pair
-    channel = Channel(ours, command_timeout=5)
-    starting = gevent.spawn(channel.start, linger_seconds=5)
-    _read_commands(theirs, 4)
-    theirs.sendall(
-        _connect_reply()
-        + encode_reply("+OK Events Enabled")
-        + encode_reply("+OK events nixed")
-        + encode_reply("-ERR nope")
-    )
+    channel, starting = _starting(pair, linger="-ERR nope")
     with pytest.raises(ESLError, match="linger"):
         starting.get(timeout=5)
     channel.close()
@@ -102,30 +98,14 @@ def test_a_refused_linger_is_reported(pair: tuple[socket.socket, socket.socket])
 def test_a_late_reply_is_not_taken_for_the_next_command(
     pair: tuple[socket.socket, socket.socket],
 ) -> None:
-    ours, theirs = pair
-    channel = Channel(ours, command_timeout=5)
-    starting = gevent.spawn(channel.start, linger_seconds=5)
-    _read_commands(theirs, 4)
-    theirs.sendall(_connect_reply() + encode_reply("+OK") * 3)
-    starting.get(timeout=5)
-
+    channel = _started(pair)
     with pytest.raises(CommandTimeout):
         channel.api("status", timeout=0.05)  # FreeSWITCH is slow to answer this one
     second = gevent.spawn(channel.api, "uuid_exists x", timeout=5)
-    assert _read_commands(theirs, 2) == [b"api status", b"api uuid_exists x"]
-    theirs.sendall(encode_api_response("UP 0 years") + encode_api_response("true"))
+    assert _read_commands(pair[1], 2) == [b"api status", b"api uuid_exists x"]
+    pair[1].sendall(encode_api_response("UP 0 years") + encode_api_response("true"))
     assert second.get(timeout=5) == "true"
     channel.close()
-
-
-def _started(pair: tuple[socket.socket, socket.socket]) -> Channel:
-    ours, theirs = pair
-    channel = Channel(ours, command_timeout=5)
-    starting = gevent.spawn(channel.start, linger_seconds=5)
-    _read_commands(theirs, 4)
-    theirs.sendall(_connect_reply() + encode_reply("+OK") * 3)
-    starting.get(timeout=5)
-    return channel
 
 
 def test_an_execute_refused_by_freeswitch_fails_at_once(
@@ -166,8 +146,10 @@ def test_a_hangup_waits_for_freeswitch_to_report_it(
     channel = _started(pair)
     hanging_up = gevent.spawn(channel.hangup, "NORMAL_CLEARING", timeout=5)
     assert _read_commands(pair[1], 1) == [f"api uuid_kill {UUID} NORMAL_CLEARING".encode()]
-    pair[1].sendall(encode_api_response("+OK\n"))
-    assert not hanging_up.ready()  # the reply alone is not the hangup
+    digit = [("Event-Name", "DTMF"), ("Unique-ID", UUID), ("DTMF-Digit", "5")]
+    pair[1].sendall(encode_api_response("+OK\n") + encode_event_plain(digit))
+    assert channel.wait_digit(5)  # the reader got past the +OK...
+    assert not hanging_up.ready()  # ...and the reply alone is not the hangup
     pair[1].sendall(
         encode_event_plain(
             [("Event-Name", "CHANNEL_HANGUP"), ("Unique-ID", UUID), ("Hangup-Cause", "X_Y")]
