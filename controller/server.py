@@ -30,7 +30,8 @@ from controller.contacts import ContactDirectory
 from controller.dialer import INSTANCE_ID, Dialer, decode_state
 from controller.engine import Limits, NodeObserver, finish_record, run_flow
 from controller.esl import apps
-from controller.esl.channel import Channel, opening
+from controller.esl.channel import Channel
+from controller.esl.protocol import opening
 from controller.exceptions import CallEnded, CallflowError
 from controller.flowstore import FlowStore
 from controller.records import CallRecord, RecordWriter, Step

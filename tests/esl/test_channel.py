@@ -8,7 +8,8 @@ import gevent
 import pytest
 from gevent import socket
 
-from controller.esl.channel import Channel, opening
+from controller.esl.channel import Channel
+from controller.esl.protocol import opening
 from controller.esl.serialize import (
     encode_api_response,
     encode_connect_reply,
