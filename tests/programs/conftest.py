@@ -17,6 +17,7 @@ from controller.programs.database import ProgramsTarget
 from controller.programs.database import open_store as open_target
 from controller.programs.model import ProgramSpec, parse_spec
 from controller.programs.store import ProgramStore
+from controller.simulator import Simulator
 
 STORES = ["sqlite", "postgres"]
 
@@ -61,3 +62,13 @@ def spec() -> ProgramSpec:
             "maxAttempts": 3,
         }
     )
+
+
+@pytest.fixture
+def simulator() -> Iterator[Simulator]:
+    """A simulator on the real clock (rings take real time), for controller subprocesses."""
+    sim = Simulator(controller=("127.0.0.1", 9), clock="real")
+    try:
+        yield sim
+    finally:
+        sim.close()

@@ -10,70 +10,35 @@ import json
 import os
 import signal
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from support.controllers import start_controller, stop, wait_until, write_config
-from support.programs import originates_by_number
+from support.programs import add_ringing_callees, originates_by_number, start_dial_program
 
-from controller.flowstore import FlowStore
-from controller.programs import lifecycle
 from controller.programs.database import ProgramsTarget, open_store
-from controller.programs.importer import ImportedContact
-from controller.programs.model import parse_spec
 from controller.programs.retries import outcome_of
 from controller.programs.store import ProgramStore
 from controller.simulator import Simulator
-from controller.simulator.callee import Callee
 
 ANSWERS = [f"+2126000001{n:02d}" for n in range(10)]  # ring 1 s, answer: completed
 BUSY = [f"+2126000002{n:02d}" for n in range(6)]  # ring 0.5 s, busy: one retry allowed
-
-
-@pytest.fixture
-def simulator() -> Iterator[Simulator]:
-    sim = Simulator(controller=("127.0.0.1", 9), clock="real")  # rings take real time
-    try:
-        yield sim
-    finally:
-        sim.close()
-
-
-def create_program(store: ProgramStore, flows: Path) -> None:
-    """What `callflow program create/import/start` do, with this test's connection."""
-    spec = parse_spec(
-        {
-            "name": "kill -9",
-            "flow": "quick-dial",
-            "timezone": "Africa/Casablanca",
-            "defaultCountry": "MA",
-            "pacing": {"maxConcurrent": 4, "callsPerSecond": 8},
-            "retries": {"busy": {"after": "1s", "times": 1}},
-        }
-    )
-    lifecycle.create(store, "p1", spec, now=time.time())
-    contacts = [
-        ImportedContact(phone, {"phone": phone}, None, line)
-        for line, phone in enumerate(ANSWERS + BUSY, start=2)
-    ]
-    store.add_contacts("p1", contacts, now=time.time())
-    served = FlowStore(flows)
-    served.load_all()
-    lifecycle.start(store, "p1", lambda f: served.get(f).version, now=time.time())
 
 
 def test_kill_9_mid_program_then_start_again(
     tmp_path: Path, simulator: Simulator, store_target: ProgramsTarget
 ) -> None:
     """On SQLite and on PostgreSQL (the `store_target` fixture's two databases)."""
-    for number in ANSWERS:
-        simulator.add_callee(number, Callee.from_text("ring 1s"))
-    for number in BUSY:
-        simulator.add_callee(number, Callee.from_text("ring 0.5s busy"))
+    add_ringing_callees(simulator, answers=ANSWERS, busy=BUSY)
     config = write_config(tmp_path, simulator.start_inbound(), store_target)
     store = open_store(store_target)
-    create_program(store, tmp_path / "flows")
+    start_dial_program(
+        store,
+        "p1",
+        tmp_path / "flows",
+        numbers=ANSWERS + BUSY,
+        name="kill -9",
+        timezone="Africa/Casablanca",
+    )
 
     def status(name: str) -> int:
         return store.stats("p1", now=time.time()).by_status.get(name, 0)

@@ -4,36 +4,20 @@ counts originates per number. Both dial, and nobody is dialled twice beyond thei
 
 from __future__ import annotations
 
-import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
-import pytest
 from support.controllers import start_controller, stop, wait_until, write_config
-from support.programs import originates_by_number
+from support.programs import add_ringing_callees, originates_by_number, start_dial_program
 
-from controller.flowstore import FlowStore
-from controller.programs import lifecycle, sql
-from controller.programs.importer import ImportedContact
-from controller.programs.model import parse_spec
+from controller.programs import sql
 from controller.programs.postgres_store import PostgresStore
 from controller.simulator import Simulator
-from controller.simulator.callee import Callee
 
 ANSWERS = [f"+2126000003{n:02d}" for n in range(24)]  # ring 1 s, answer: completed
 BUSY = [f"+2126000004{n:02d}" for n in range(6)]  # ring 0.5 s, busy: one retry allowed
 NAMES = ("callflow-a", "callflow-b")
-
-
-@pytest.fixture
-def simulator() -> Iterator[Simulator]:
-    sim = Simulator(controller=("127.0.0.1", 9), clock="real")
-    try:
-        yield sim
-    finally:
-        sim.close()
 
 
 def owners_holding(url: str) -> int:
@@ -48,36 +32,10 @@ def owners_holding(url: str) -> int:
     return int(row[0]) if row else 0
 
 
-def create_program(store: PostgresStore, flows: Path) -> None:
-    spec = parse_spec(
-        {
-            "name": "shared",
-            "flow": "quick-dial",
-            "timezone": "UTC",
-            "defaultCountry": "MA",
-            "pacing": {"maxConcurrent": 4, "callsPerSecond": 8},
-            "retries": {"busy": {"after": "1s", "times": 1}},
-        }
-    )
-    lifecycle.create(store, "shared", spec, now=time.time())
-    contacts = [
-        ImportedContact(phone, {"phone": phone}, None, line)
-        for line, phone in enumerate(ANSWERS + BUSY, start=2)
-    ]
-    store.add_contacts("shared", contacts, now=time.time())
-    served = FlowStore(flows)
-    served.load_all()
-    # Started once both processes are up, so both get a share from the first second.
-    lifecycle.start(store, "shared", lambda f: served.get(f).version, now=time.time())
-
-
 def test_two_processes_share_a_program_without_a_double_dial(
     tmp_path: Path, simulator: Simulator, postgres_url: str
 ) -> None:
-    for number in ANSWERS:
-        simulator.add_callee(number, Callee.from_text("ring 1s"))
-    for number in BUSY:
-        simulator.add_callee(number, Callee.from_text("ring 0.5s busy"))
+    add_ringing_callees(simulator, answers=ANSWERS, busy=BUSY)
     esl = simulator.start_inbound()
     configs = [
         write_config(tmp_path / name, esl, postgres_url, instance_name=name) for name in NAMES
@@ -87,7 +45,15 @@ def test_two_processes_share_a_program_without_a_double_dial(
     processes = [start_controller(config, log) for config in configs]
     try:
         wait_until(lambda: owners_holding(postgres_url) == 2, "both processes to hold their names")
-        create_program(store, tmp_path / NAMES[0] / "flows")
+        # Started once both processes are up, so both get a share from the first second.
+        start_dial_program(
+            store,
+            "shared",
+            tmp_path / NAMES[0] / "flows",
+            numbers=ANSWERS + BUSY,
+            name="shared",
+            timezone="UTC",
+        )
         wait_until(lambda: store.get_program("shared").state == "completed", "the program to end")
     finally:
         for process in processes:

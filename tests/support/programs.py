@@ -1,13 +1,19 @@
-"""Helpers for program tests: contacts, a clock the test moves."""
+"""Helpers for program tests: contacts, a clock the test moves, a program dialling through
+the simulator."""
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from controller.flowstore import FlowStore
+from controller.programs import lifecycle
 from controller.programs.importer import ImportedContact
-from controller.simulator.callee import destination_number
+from controller.programs.model import parse_spec
+from controller.simulator.callee import Callee, destination_number
 
 
 def contact(phone: str, line: int = 1, **data: object) -> ImportedContact:
@@ -61,3 +67,34 @@ def drive(runner: Any, mono: FakeMonotonic, *, max_rounds: int = 500) -> None:
             return
         mono.advance(delay)
     raise AssertionError("the runner never ran out of due contacts")
+
+
+def start_dial_program(
+    store: Any, program_id: str, flows: Path, *, numbers: list[str], name: str, timezone: str
+) -> None:
+    """What `callflow program create`, `import` and `start` do, with the test's connection:
+    the quick-dial flow (from `flows`), every number once, one retry for a busy line."""
+    spec = parse_spec(
+        {
+            "name": name,
+            "flow": "quick-dial",
+            "timezone": timezone,
+            "defaultCountry": "MA",
+            "pacing": {"maxConcurrent": 4, "callsPerSecond": 8},
+            "retries": {"busy": {"after": "1s", "times": 1}},
+        }
+    )
+    lifecycle.create(store, program_id, spec, now=time.time())
+    contacts = [contact(phone, line) for line, phone in enumerate(numbers, start=2)]
+    store.add_contacts(program_id, contacts, now=time.time())
+    served = FlowStore(flows)
+    served.load_all()
+    lifecycle.start(store, program_id, lambda f: served.get(f).version, now=time.time())
+
+
+def add_ringing_callees(simulator: Any, *, answers: list[str], busy: list[str]) -> None:
+    """Callees that ring 1 s then answer, and ones that ring 0.5 s then are busy."""
+    for number in answers:
+        simulator.add_callee(number, Callee.from_text("ring 1s"))
+    for number in busy:
+        simulator.add_callee(number, Callee.from_text("ring 0.5s busy"))
