@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import resource
 import socket
@@ -71,7 +72,7 @@ class Controller:
     """`python -m bench.capacity serve ...` as a child process; `stats()` asks it over a
     control socket for active calls, records written, RSS and CPU time."""
 
-    def __init__(self, kind: str = "callflow") -> None:
+    def __init__(self, kind: str = "callflow", *, cpu: int | None = None) -> None:
         self.scratch = tempfile.TemporaryDirectory()
         self.dir = Path(self.scratch.name)
         (self.dir / "flows").mkdir()
@@ -82,6 +83,8 @@ class Controller:
         self.process = subprocess.Popen(
             command, cwd=REPO, stdout=subprocess.PIPE, stderr=self.log, text=True
         )
+        if cpu is not None:  # see bench/connect.py: own_cores()
+            os.sched_setaffinity(self.process.pid, {cpu})
         line = self.process.stdout.readline() if self.process.stdout else ""
         if not line.startswith("ready"):
             self.close()

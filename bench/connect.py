@@ -2,8 +2,9 @@
 
 The controller (callflow's real `CallServer`, or raw greenswitch for the baseline) runs in its
 own process; a minimal fake FreeSWITCH (`FakeSwitch`, one thread, epoll) connects over loopback,
-answers `connect`, `myevents` and `linger`, then closes. The fake and the controller process
-helpers are shared with bench/capacity.py and bench/vanish.py.
+answers `connect`, `myevents` and `linger`, then closes. Arrival is the kernel's receive stamp,
+so the fake's own pace (one thread answering hundreds of calls) is not counted. The fake and
+the controller process helpers are shared with bench/capacity.py and bench/vanish.py.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import re
 import selectors
 import socket
 import statistics
+import struct
 import sys
 import time
 from dataclasses import dataclass, field
@@ -27,6 +29,23 @@ RUNS = 3
 IDLE_CONNECTS = 200
 BURST = 500
 SERVE_DEADLINE = 10.0  # a connect not answered by then counts as never served
+# Linux's SO_TIMESTAMPNS (asm-generic/socket.h; Python does not name it): the kernel stamps
+# each received segment with CLOCK_REALTIME, read back as ancillary data (a struct timespec).
+SO_TIMESTAMPNS = SCM_TIMESTAMPNS = 35
+TIMESPEC = struct.Struct("@qq")
+_stamping: list[socket.socket] = []  # see FakeSwitch.__post_init__
+
+
+def _keep_kernel_stamps_on() -> None:
+    """Linux stamps received packets only while some socket asks for it, and turns that on
+    (or off) a moment after the first socket asks (or the last one closes): without one socket
+    kept open, a fresh FakeSwitch's first connects would arrive unstamped."""
+    if not _stamping:
+        keeper = socket.socket()
+        keeper.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        _stamping.append(keeper)
+        time.sleep(0.05)
+
 
 # -- a minimal fake FreeSWITCH ---------------------------------------------------------------
 
@@ -38,7 +57,7 @@ class FakeCall:
     started: float
     buffer: bytes = b""
     served: float | None = None  # when `connect` arrived
-    readable_at: float | None = None  # when select() last reported data on the socket
+    arrived_at: float | None = None  # when the kernel received the latest data (perf_counter)
     held: tuple[str, str] | None = None  # (Event-UUID, digits variable) of a held execute
     sendmsgs: int = 0
     closed: bool = False
@@ -63,26 +82,25 @@ class FakeSwitch:
         self.selector = selectors.DefaultSelector()
         self.open = 0
         self.held = 0
+        _keep_kernel_stamps_on()
+        # Kernel stamps are wall-clock time; latencies are measured on perf_counter.
+        self._wall_to_perf = time.perf_counter() - time.time_ns() / 1e9
 
     def dial(self) -> FakeCall:
         sock = socket.socket()
         sock.setblocking(False)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        call = FakeCall(sock, f"bench-{len(self.calls):06d}", time.perf_counter())
+        sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        started = time.perf_counter()  # nothing between this and the connect
         sock.connect_ex(self.address)
+        call = FakeCall(sock, f"bench-{len(self.calls):06d}", started)
         self.selector.register(sock, selectors.EVENT_READ, call)
         self.calls.append(call)
         self.open += 1
         return call
 
     def poll(self, timeout: float) -> None:
-        ready = self.selector.select(timeout)
-        # Stamp every socket that has data before answering any: building replies (a connect
-        # reply is ~4 KB) takes this one thread a while, and that is not the controller's time.
-        now = time.perf_counter()
-        for key, _ in ready:
-            key.data.readable_at = now
-        for key, _ in ready:
+        for key, _ in self.selector.select(timeout):
             self._readable(key.data)
 
     def run_until(self, done: object, timeout: float) -> bool:
@@ -135,10 +153,17 @@ class FakeSwitch:
         self._send(call, encode_event_plain(items))
 
     def _readable(self, call: FakeCall) -> None:
+        # When `connect` arrived is the kernel's receive stamp, not when this one thread got
+        # round to reading it: answering other calls (a connect reply is ~4 KB) takes it a
+        # while, and a real FreeSWITCH reads each call's socket on that call's own thread.
         try:
-            data = call.sock.recv(65536)
+            data, ancillary, _flags, _address = call.sock.recvmsg(65536, 64)
         except OSError:
-            data = b""
+            data, ancillary = b"", []
+        for level, kind, value in ancillary:
+            if level == socket.SOL_SOCKET and kind == SCM_TIMESTAMPNS:
+                seconds, nanoseconds = TIMESPEC.unpack(value[: TIMESPEC.size])
+                call.arrived_at = seconds + nanoseconds / 1e9 + self._wall_to_perf
         if not data:
             if call.served is None:
                 self.failed += 1
@@ -157,7 +182,7 @@ class FakeSwitch:
 
     def _command(self, call: FakeCall, line: str, headers: dict[str, str], body: str) -> None:
         if line == "connect":
-            call.served = call.readable_at or time.perf_counter()
+            call.served = call.arrived_at or time.perf_counter()  # unstamped: counted late
             if self.vanish == "connect":
                 return self.close(call, abrupt=self.rst)
             channel = {
@@ -247,15 +272,29 @@ def burst_run(address: tuple[str, int]) -> tuple[float, float, int]:
     return percentile(times, 0.5), percentile(times, 0.99), BURST - len(times)
 
 
+def own_cores() -> tuple[int, int] | None:
+    """A core for the fake FreeSWITCH and another for the controller, as on separate machines
+    (None with fewer than two). Left to the kernel, the two sometimes shared one core for a
+    while, and a burst's p99 doubled or worse: its time slices, not either program."""
+    cores = sorted(os.sched_getaffinity(0))
+    return (cores[0], cores[1]) if len(cores) >= 2 else None
+
+
 def measure(kind: str) -> dict[str, float]:
     from bench.capacity import Controller  # noqa: PLC0415 (capacity imports this module)
 
     idle, burst = [], []
-    for _ in range(RUNS):
-        with Controller(kind) as controller:
-            idle.append(idle_run(controller.address))
-            time.sleep(0.3)
-            burst.append(burst_run(controller.address))
+    cores, everywhere = own_cores(), os.sched_getaffinity(0)
+    try:
+        if cores:
+            os.sched_setaffinity(0, {cores[0]})
+        for _ in range(RUNS):
+            with Controller(kind, cpu=cores[1] if cores else None) as controller:
+                idle.append(idle_run(controller.address))
+                time.sleep(0.3)
+                burst.append(burst_run(controller.address))
+    finally:
+        os.sched_setaffinity(0, everywhere)
     med = statistics.median
     return {
         "idle_p50": med(r[0] for r in idle),
@@ -288,12 +327,19 @@ def run() -> list[str]:
 
     raise_fd_limit()
     ours, base = measure("callflow"), measure("greenswitch")
+    cores = own_cores()
+    placement = (
+        f"the fake and the controller each on a core of its own ({cores[0]} and {cores[1]})"
+        if cores
+        else "the fake and the controller sharing the only core"
+    )
     row = "| {} | {:.2f} | {:.2f} | {:.2f} | {:.2f} | {:g} |"
     return [
         "## Connect latency",
         "",
         "TCP connect by a fake FreeSWITCH (separate process, raw sockets) until the "
-        "controller's `connect` command arrives, 127.0.0.1. Idle: "
+        "controller's `connect` command arrives (the kernel's receive stamp on the fake's "
+        f"socket, SO_TIMESTAMPNS), 127.0.0.1, {placement}. Idle: "
         f"{IDLE_CONNECTS} sequential connects; burst: {BURST} connects issued at once; "
         f"lost = not served within {SERVE_DEADLINE:g} s. Median of {RUNS} runs (ms).",
         "",
@@ -326,5 +372,30 @@ def main(module: str, lines: list[str]) -> None:
     sys.stdout.write("\n".join(lines) + "\n")
 
 
+def spread(bursts: int, *, shared_core: bool) -> None:
+    """`python -m bench.connect spread N [--shared-core]`: N single bursts, each against a
+    fresh controller, and their p99s sorted: how much one figure varies (docs/bench-runtime.md
+    findings). --shared-core leaves placement to the kernel."""
+    from bench.capacity import Controller, raise_fd_limit  # noqa: PLC0415 (see measure)
+
+    raise_fd_limit()
+    cores = None if shared_core else own_cores()
+    if cores:
+        os.sched_setaffinity(0, {cores[0]})
+    p99s = []
+    for _ in range(bursts):
+        with Controller("callflow", cpu=cores[1] if cores else None) as controller:
+            idle_run(controller.address)
+            time.sleep(0.3)
+            p99s.append(burst_run(controller.address)[1])
+    sys.stdout.write(
+        f"burst p99s (ms), {'own cores' if cores else 'placed by the kernel'}: "
+        f"{', '.join(f'{p:.2f}' for p in sorted(p99s))}; median {statistics.median(p99s):.2f}\n"
+    )
+
+
 if __name__ == "__main__":
-    main("connect", run())
+    if sys.argv[1:2] == ["spread"]:
+        spread(int(sys.argv[2]), shared_core="--shared-core" in sys.argv)
+    else:
+        main("connect", run())
