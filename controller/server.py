@@ -1,10 +1,10 @@
 """The outbound-socket server: FreeSWITCH's `socket` app connects here once per call.
 
-A gevent `StreamServer` (it accepts as connections arrive; greenswitch's accept loop polls
-every 100 ms) with a large listen backlog, so a burst of calls is queued by the kernel rather
-than refused. Each connection is one greenlet owned by the server's pool, and each ends with
-exactly one call record, whatever happened: no flow, an invalid flow, too many calls, the
-caller hanging up, FreeSWITCH vanishing, or a bug.
+A `Listener` (it accepts as connections arrive, greeting each at once; greenswitch's accept
+loop polls every 100 ms) with a large listen backlog, so a burst of calls is queued by the
+kernel rather than refused. Each connection is one greenlet owned by the server's pool, and
+each ends with exactly one call record, whatever happened: no flow, an invalid flow, too many
+calls, the caller hanging up, FreeSWITCH vanishing, or a bug.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from typing import Any
 import gevent
 from gevent import GreenletExit
 from gevent.pool import Group
-from gevent.server import StreamServer
 
 from controller import logs, metrics
 from controller.call import Call, CallSettings
@@ -34,6 +33,7 @@ from controller.esl.channel import Channel
 from controller.esl.protocol import opening
 from controller.exceptions import CallEnded, CallflowError
 from controller.flowstore import FlowStore
+from controller.listener import Listener
 from controller.records import CallRecord, RecordWriter, Step
 from controller.speech.dictionary import Dictionaries
 
@@ -42,7 +42,6 @@ log = logging.getLogger("callflow.server")
 LISTEN_BACKLOG = 4096
 SWITCH_INTERVAL = 0.0005  # seconds; see start()
 GC_THRESHOLDS = (20_000, 20, 20)  # gc.set_threshold; see start()
-MAX_ACCEPT = 1000  # connections accepted per wake-up of the accept loop (gevent: 100)
 OVER_CAPACITY_CAUSE = "NORMAL_CIRCUIT_CONGESTION"
 NO_FLOW_CAUSE = "NO_ROUTE_DESTINATION"
 BAD_FLOW_CAUSE = "NORMAL_TEMPORARY_FAILURE"
@@ -80,20 +79,22 @@ class CallServer:
             dial_string=settings.dial_string,
         )
         self.limits = Limits(max_steps=settings.max_steps, deadline_seconds=settings.call_deadline)
-        self._server: StreamServer | None = None
+        self._listener: Listener | None = None
         self.calls = Group()  # one greenlet per call, owned here and stopped by stop()
 
     @property
     def address(self) -> tuple[str, int]:
-        assert self._server is not None, "not started"
-        return self._server.address[0], self._server.address[1]
+        assert self._listener is not None, "not started"
+        return self._listener.address
 
     def start(self) -> None:
         self.settings.recordings.mkdir(parents=True, exist_ok=True)
-        self._server = StreamServer(
-            self.settings.host_port, self._handle, backlog=LISTEN_BACKLOG, spawn=self._accepted
+        self._listener = Listener(
+            self.settings.host_port,
+            self._accepted,
+            greeting=lambda: opening(self.settings.linger_seconds),
+            backlog=LISTEN_BACKLOG,
         )
-        self._server.max_accept = MAX_ACCEPT
         # Under load the hub runs ready greenlets for this long (checked every 50) before it
         # polls the sockets again, and a new connection waits that long for its `connect`:
         # gevent's default, 5 ms, put a burst's p99 at ~8 ms; 0.5 ms puts it at ~4 ms.
@@ -104,51 +105,42 @@ class CallServer:
         # of 700. Measured: a burst's full-collection pauses of 17-50 ms became rare.
         gc.freeze()
         gc.set_threshold(*GC_THRESHOLDS)
-        self._server.start()
+        self._listener.start()
         log.info("listening for FreeSWITCH on %s:%d", *self.address)
 
-    def _accepted(self, *call: Any) -> Any:
-        """gevent's `spawn` hook, run in the accept loop for each new connection (it is
-        called as spawn(runner, handle, close, (socket, address))): answer FreeSWITCH's
-        socket app with `connect` (and `myevents`, `linger`) right here, before any other work,
-        so a burst of calls is greeted in the order it arrived; then the call runs in a
-        greenlet of our group."""
-        sock = call[-1][0]
-        with contextlib.suppress(OSError):  # a socket already closed fails in start(), recorded
-            # The first write on a fresh socket: the buffer is empty and Nagle has nothing to
-            # hold it behind, so one send() takes it all (sendall only if it did not).
-            greeting = opening(self.settings.linger_seconds)
-            sent = sock.send(greeting)
-            if sent < len(greeting):
-                sock.sendall(greeting[sent:])
-        return self.calls.spawn(*call)
+    def _accepted(self, sock: Any, address: tuple[str, int], unsent: bytes) -> None:
+        """The listener has greeted FreeSWITCH's socket app (`connect`, `myevents`, ...) on
+        this new connection: the call runs in a greenlet of our group."""
+        self.calls.spawn(self._handle, sock, address, unsent)
+
+    def _accept_if_due(self) -> None:
+        if self._listener is not None:
+            self._listener.accept_if_due()
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop accepting; give calls in progress `timeout` seconds, then end them."""
-        if self._server is not None:
-            self._server.stop(timeout=0)
-            self._server = None
+        if self._listener is not None:
+            self._listener.stop()
+            self._listener = None
         self.calls.join(timeout=timeout)
         # Calls still running are ended: each hangs up (SYSTEM_SHUTDOWN) and writes its record.
         self.calls.kill(block=True, timeout=KILL_GRACE)
 
-    def serve_forever(self) -> None:
-        if self._server is None:
-            self.start()
-        assert self._server is not None
-        self._server.serve_forever()
-
     # -- one call -------------------------------------------------------------------------
 
-    def _handle(self, sock: Any, address: tuple[str, int]) -> None:
+    def _handle(self, sock: Any, address: tuple[str, int], unsent: bytes = b"") -> None:
         with contextlib.suppress(OSError):  # a socket already closed fails in start(), recorded
+            if unsent:  # the greeting did not fit the socket's buffer at once (never seen)
+                sock.sendall(unsent)
             # Commands are small and each waits for its reply: Nagle's algorithm would hold
             # them back for a delayed ACK (~40 ms on Linux) on every exchange.
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.active += 1
         metrics.CALLS_ACTIVE.inc()
         started = time.monotonic()
-        channel = Channel(sock, command_timeout=self.settings.command_timeout)
+        channel = Channel(
+            sock, command_timeout=self.settings.command_timeout, checkpoint=self._accept_if_due
+        )
         record = CallRecord(callId=f"unknown-{uuidlib.uuid4()}")
         # Every line this greenlet (and the channel's reader) logs is about this call.
         context = logs.bind_call(record.callId)

@@ -83,11 +83,20 @@ class _ReplyMustBeOk:
             self.done.set_exception(exc)
 
 
+def _idle() -> None:
+    """The default checkpoint: nothing to let in."""
+
+
 class Channel:
     """The channel FreeSWITCH handed to us; see the module docstring for the guarantees."""
 
-    def __init__(self, sock: Any, *, command_timeout: float = 5.0) -> None:
+    def __init__(
+        self, sock: Any, *, command_timeout: float = 5.0, checkpoint: Callable[[], None] = _idle
+    ) -> None:
         self._sock = sock
+        # Called after each read and before each write: the server lets new calls in there
+        # when the hub is busy (Listener.accept_if_due).
+        self._checkpoint = checkpoint
         self._frames = FrameReader()
         self.command_timeout = command_timeout
         self._command_lock = Semaphore()
@@ -172,7 +181,7 @@ class Channel:
 
     def execute(self, app: str, arg: str = "", *, timeout: float) -> Event:
         """Run a dialplan application and return its CHANNEL_EXECUTE_COMPLETE event."""
-        self._raise_if_ended()
+        self.raise_if_ended()
         event_uuid = f"{_EXECUTION_PREFIX}{next(_EXECUTION_NUMBERS)}"
         done = AsyncResult()
         self._executions[event_uuid] = done
@@ -255,18 +264,15 @@ class Channel:
         """Wait until a digit is buffered (or the call ends); True when one is there."""
         if self._digits:
             return True
-        self._raise_if_ended()
+        self.raise_if_ended()
         gevent.wait([self._digit_arrived, self._ended], timeout=timeout, count=1)
-        self._raise_if_ended()
+        self.raise_if_ended()
         return bool(self._digits)
 
     # -- internals --------------------------------------------------------------------------
 
     def raise_if_ended(self) -> None:
         """Raise `CallEnded` if the call is already over."""
-        self._raise_if_ended()
-
-    def _raise_if_ended(self) -> None:
         if self._ended.is_set():
             raise CallEnded(self.hangup_cause or SOCKET_CLOSED, by=self.hangup_by or "caller")
 
@@ -296,6 +302,7 @@ class Channel:
         if self._closed or (self._reader is not None and self._reader.dead):
             raise CallEnded(self.hangup_cause or SOCKET_CLOSED, by=self.hangup_by or "caller")
         self._replies.extend(waiters)
+        self._checkpoint()
         try:
             if send:
                 self._sock.sendall(data)
@@ -322,6 +329,7 @@ class Channel:
                 data = self._sock.recv(RECV_BYTES)
                 if not data:
                     break
+                self._checkpoint()
                 for frame in self._frames.feed(data):
                     self._dispatch(frame)
         except (OSError, ProtocolError) as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import gevent
 import pytest
@@ -49,12 +50,15 @@ def test_the_opening_is_four_commands_in_one_write() -> None:
 
 
 def _starting(
-    pair: tuple[socket.socket, socket.socket], nixevent: str = "+OK", linger: str = "+OK"
+    pair: tuple[socket.socket, socket.socket],
+    nixevent: str = "+OK",
+    linger: str = "+OK",
+    **options: Any,
 ) -> tuple[Channel, gevent.Greenlet]:
     """A channel starting; FreeSWITCH's side reads the opening and answers it, all four
     replies in one segment (as it may)."""
     ours, theirs = pair
-    channel = Channel(ours, command_timeout=5)
+    channel = Channel(ours, command_timeout=5, **options)
     starting = gevent.spawn(channel.start, linger_seconds=5)
     connect, events, unread, linger_command = _read_commands(theirs, 4)
     assert (connect, events, linger_command) == (b"connect", b"myevents", b"linger 5")
@@ -77,6 +81,23 @@ def _started(pair: tuple[socket.socket, socket.socket]) -> Channel:
 def test_start_pairs_the_four_replies_in_order(pair: tuple[socket.socket, socket.socket]) -> None:
     channel = _started(pair)
     assert channel.uuid == UUID
+    channel.close()
+
+
+def test_every_read_and_write_passes_the_checkpoint(
+    pair: tuple[socket.socket, socket.socket],
+) -> None:
+    """Where the server lets new calls in while this one keeps the hub busy."""
+    passes: list[int] = []
+    channel, starting = _starting(pair, checkpoint=lambda: passes.append(1))
+    starting.get(timeout=5)
+    assert len(passes) >= 2  # the opening written, its replies read
+    before = len(passes)
+    asking = gevent.spawn(channel.api, "status", timeout=5)
+    assert _read_commands(pair[1], 1) == [b"api status"]
+    pair[1].sendall(encode_api_response("UP 0 years"))
+    assert asking.get(timeout=5) == "UP 0 years"
+    assert len(passes) == before + 2
     channel.close()
 
 

@@ -14,6 +14,7 @@ from greenlet import greenlet
 from support.harness import REPO, Harness, add_flow, build_harness, close_harness
 
 from controller.flows.loader import load_flow_file
+from controller.listener import Listener
 from controller.nodes import NODE_TYPES
 
 _IVR = load_flow_file(REPO / "flows" / "inbound-ivr.yaml").flow
@@ -138,6 +139,18 @@ def test_200_concurrent_calls_all_complete(harness: Harness) -> None:
     assert all(r.result == "completed" for r in records), {r.result for r in records}
     assert len({r.callId for r in records}) == 200
     assert len(harness.written_records()) == 200
+
+
+def test_calls_let_new_connections_in_as_they_read_and_write(harness: Harness, monkeypatch) -> None:
+    """The wiring of Listener.accept_if_due (its effect: tests/test_listener.py)."""
+    looks: list[Listener] = []
+
+    def look(listener: Listener) -> None:  # a method: called with the listener
+        looks.append(listener)
+
+    monkeypatch.setattr(Listener, "accept_if_due", look)
+    harness.run("inbound-ivr", "press 0")
+    assert looks and {id(listener) for listener in looks} == {id(harness.server._listener)}
 
 
 def test_a_bug_in_a_node_fails_only_that_call(harness: Harness, monkeypatch) -> None:

@@ -1,0 +1,145 @@
+"""The outbound-socket listener: takes FreeSWITCH's connections and greets each one first.
+
+gevent's `StreamServer` accepts one connection, wraps it in a gevent socket and starts its
+greenlet before it accepts the next: in a burst the 200th call heard back ~4 ms after the
+first. Here each wake-up takes the kernel's whole backlog and writes every new call's
+opening (`connect`, `myevents`, ...) straight to its descriptor, a few microseconds each,
+before any per-call set-up. Only then are sockets wrapped and handlers started, in the
+order the calls arrived.
+
+The hub polls the listening socket only between loop iterations, and an iteration runs every
+call that has something to read: in a burst that grew to several milliseconds. So busy calls
+also offer to accept (`accept_if_due`, between their reads and writes): the backlog is never
+left unread for more than `CATCH_UP`, however much work is queued (measured: a 500-call
+burst's p99 went from ~2.8 to ~1.1 ms).
+
+Running out of descriptors (EMFILE and friends) pauses accepting with a growing delay
+(logged, like gevent's server) instead of spinning; connections wait in the listen backlog.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import socket
+import time
+from collections.abc import Callable
+
+import gevent
+from gevent import socket as gsocket
+
+log = logging.getLogger("callflow.listener")
+
+MAX_ACCEPT = 1000  # connections taken per wake-up (gevent: 100); the rest wait for the next
+CATCH_UP = 0.0005  # seconds the backlog may wait while calls keep the hub busy
+PAUSE_FIRST, PAUSE_MAX = 0.05, 1.0  # seconds accepting pauses for when out of resources
+# accept(2) errors that mean "no descriptor or memory for now": wait and retry.
+OUT_OF_RESOURCES = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
+
+# (socket, FreeSWITCH's address, what of the greeting the kernel did not take at once)
+Handler = Callable[[gsocket.socket, tuple[str, int], bytes], object]
+
+
+class Listener:
+    """Listens on `address`; `greeting()` is written to every new connection before
+    `handler(sock, address, unsent)` is called for it from the hub (it must not block:
+    spawn the call's greenlet)."""
+
+    def __init__(
+        self,
+        address: tuple[str, int],
+        handler: Handler,
+        *,
+        greeting: Callable[[], bytes],
+        backlog: int,
+    ) -> None:
+        self._handler = handler
+        self._greeting = greeting
+        family, kind, proto, _, sockaddr = socket.getaddrinfo(
+            address[0] or None, address[1], type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        self._sock = socket.socket(family, kind, proto)
+        try:
+            self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            self._sock.bind(sockaddr)
+            self._sock.listen(backlog)
+        except OSError:
+            self._sock.close()
+            raise
+        self._sock.setblocking(False)
+        loop = gevent.get_hub().loop
+        self._watcher = loop.io(self._sock.fileno(), 1)  # 1: readable
+        self._retry = loop.timer(0.0)
+        self._pause = PAUSE_FIRST
+        self._stopped = False
+        self._read_at = 0.0  # perf_counter of the latest look at the backlog
+        self.address: tuple[str, int] = self._sock.getsockname()[:2]
+
+    def start(self) -> None:
+        self._watcher.start(self._accept_backlog)
+
+    def stop(self) -> None:
+        """Stop accepting and close the listening socket; calls already taken go on."""
+        self._stopped = True
+        self._watcher.stop()
+        self._retry.stop()
+        self._sock.close()
+
+    def accept_if_due(self) -> None:
+        """Take the backlog now if nobody has looked at it for `CATCH_UP`. Cheap when not due
+        (a clock read); safe from any greenlet: it neither blocks nor switches."""
+        if time.perf_counter() - self._read_at > CATCH_UP and self._watcher.active:
+            self._accept_backlog()
+
+    def _accept_backlog(self) -> None:
+        self._read_at = time.perf_counter()
+        greeting = self._greeting()
+        taken: list[tuple[int, tuple[str, int], bytes]] = []
+        for _ in range(MAX_ACCEPT):
+            try:
+                # The private accept gives the bare descriptor: no socket object until the
+                # greeting is out (gevent's own server does the same).
+                fd, address = self._sock._accept()  # type: ignore[attr-defined]
+            except BlockingIOError:
+                break
+            except OSError as exc:
+                if exc.errno in OUT_OF_RESOURCES:
+                    self._pause_accepting(exc)
+                    break
+                log.warning("accept failed: %s", exc)  # e.g. ECONNABORTED: that one is gone
+                continue
+            taken.append((fd, address, self._greet(fd, greeting)))
+        # Past MAX_ACCEPT the watcher fires again on the next loop iteration, after the
+        # calls taken here have had their turn.
+        if taken:
+            self._pause = PAUSE_FIRST
+        for fd, address, unsent in taken:
+            sock = gsocket.socket(self._sock.family, self._sock.type, fileno=fd)
+            try:
+                self._handler(sock, address, unsent)
+            except Exception:  # a bug in one call's set-up must not stop the listener
+                log.exception("call from %s:%s could not start", *address[:2])
+                sock.close()
+
+    @staticmethod
+    def _greet(fd: int, greeting: bytes) -> bytes:
+        """Write the greeting now; return what the kernel did not take (sent later by the
+        call's greenlet). A connection already reset is handed over all the same: its call
+        finds the socket closed and writes its record."""
+        try:
+            return greeting[os.write(fd, greeting) :]
+        except OSError:
+            return greeting
+
+    def _pause_accepting(self, exc: OSError) -> None:
+        log.error("cannot accept FreeSWITCH's calls (%s): pausing %.2f s", exc, self._pause)
+        self._watcher.stop()
+        self._retry.stop()
+        self._retry = gevent.get_hub().loop.timer(self._pause)
+        self._retry.start(self._resume_accepting)
+        self._pause = min(PAUSE_MAX, self._pause * 2)
+
+    def _resume_accepting(self) -> None:
+        if not self._stopped:
+            self._watcher.start(self._accept_backlog)
