@@ -147,7 +147,11 @@ def simulate(host: str, port: int, calls: int, concurrency: int) -> dict[str, An
 
 def serve(profile_path: str | None) -> None:
     """callflow's real outbound-socket server on 127.0.0.1:<free port>, until SIGTERM."""
-    scratch = Path(tempfile.mkdtemp(prefix="bench-cpu-"))
+    with tempfile.TemporaryDirectory(prefix="bench-cpu-") as scratch:
+        _serve_in(Path(scratch), profile_path)
+
+
+def _serve_in(scratch: Path, profile_path: str | None) -> None:
     (scratch / "flows").mkdir()
     (scratch / "flows" / f"{FLOW_ID}.yaml").write_text(INBOUND_FLOW)
     settings = replace(

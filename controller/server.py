@@ -51,6 +51,10 @@ KILL_GRACE = 10.0  # time for ended calls to hang up and write their records
 END_CAUSE = "NORMAL_CLEARING"
 
 
+def _nothing_to_accept() -> None:
+    """The checkpoint of calls that arrive as the server stops."""
+
+
 class CallServer:
     def __init__(
         self,
@@ -113,10 +117,6 @@ class CallServer:
         this new connection: the call runs in a greenlet of our group."""
         self.calls.spawn(self._handle, sock, address, unsent)
 
-    def _accept_if_due(self) -> None:
-        if self._listener is not None:
-            self._listener.accept_if_due()
-
     def stop(self, timeout: float = 5.0) -> None:
         """Stop accepting; give calls in progress `timeout` seconds, then end them."""
         if self._listener is not None:
@@ -138,9 +138,9 @@ class CallServer:
         self.active += 1
         metrics.CALLS_ACTIVE.inc()
         started = time.monotonic()
-        channel = Channel(
-            sock, command_timeout=self.settings.command_timeout, checkpoint=self._accept_if_due
-        )
+        # The call's reads and writes let new calls in while the hub is busy (listener.py).
+        let_in = self._listener.accept_if_due if self._listener else _nothing_to_accept
+        channel = Channel(sock, command_timeout=self.settings.command_timeout, checkpoint=let_in)
         record = CallRecord(callId=f"unknown-{uuidlib.uuid4()}")
         # Every line this greenlet (and the channel's reader) logs is about this call.
         context = logs.bind_call(record.callId)
