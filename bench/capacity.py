@@ -3,11 +3,13 @@
 A fake FreeSWITCH in this process (bench/connect.py's `FakeSwitch`) ramps up calls to the
 controller (its own process) and leaves each one's play_and_get_digits pending. At the peak it
 reads the controller's RSS (/proc) and its CPU time over 10 s of idle holding, then presses 1
-on every call and checks each call's record.
+on every call and checks each call's record. The controller also times its garbage
+collections: each one stops every call while it runs.
 """
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
@@ -101,8 +103,17 @@ class Controller:
         return self.dir / "calls.jsonl"
 
     def stats(self) -> dict:
+        """Active calls, records written, RSS, CPU time, and the longest garbage collection
+        since the last stats (with the count of full ones so far)."""
+        return self._ask("stats")
+
+    def full_collection_ms(self) -> float:
+        """How long a full garbage collection takes in the controller now."""
+        return float(self._ask("collect")["ms"])
+
+    def _ask(self, command: str) -> dict:
         assert self._control_file is not None
-        self._control_file.write("stats\n")
+        self._control_file.write(command + "\n")
         self._control_file.flush()
         return json.loads(self._control_file.readline())
 
@@ -129,6 +140,22 @@ class Controller:
 def _rss_kb() -> int:
     with open("/proc/self/status") as status:
         return int(re.search(r"VmRSS:\s+(\d+)", status.read()).group(1))  # type: ignore[union-attr]
+
+
+class GcPauses:
+    """gc.callbacks: the longest collection (ms) and how many full ones (generation 2)."""
+
+    def __init__(self) -> None:
+        self.longest_ms = 0.0
+        self.full = 0
+        self._started = 0.0
+
+    def observe(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+            return
+        self.longest_ms = max(self.longest_ms, (time.perf_counter() - self._started) * 1000)
+        self.full += info["generation"] == 2
 
 
 def serve(kind: str, directory: str) -> None:
@@ -170,17 +197,28 @@ def serve(kind: str, directory: str) -> None:
     flows.load_all()
     calls = CallServer(settings, flows, RecordWriter(settings.records))
     calls.start()
+    pauses = GcPauses()
+    gc.callbacks.append(pauses.observe)
 
     def control(sock: socket.socket, _address: object) -> None:
         stream = sock.makefile("rw")
-        for _line in stream:
+        for line in stream:
+            if line.strip() == "collect":  # a full collection now: how long it stops calls
+                started = time.perf_counter()
+                gc.collect()
+                stream.write(json.dumps({"ms": (time.perf_counter() - started) * 1000}) + "\n")
+                stream.flush()
+                continue
             usage = resource.getrusage(resource.RUSAGE_SELF)
             stats = {
                 "active": calls.active,
                 "written": calls.records.written,
                 "rss_kb": _rss_kb(),
                 "cpu": usage.ru_utime + usage.ru_stime,
+                "gc_longest_ms": pauses.longest_ms,
+                "gc_full": pauses.full,
             }
+            pauses.longest_ms = 0.0  # per interval between two stats
             stream.write(json.dumps(stats) + "\n")
             stream.flush()
 
@@ -230,6 +268,8 @@ def one_run() -> dict[str, float]:
         peak = controller.stats()
         time.sleep(IDLE_SECONDS)
         idle = controller.stats()
+        full_collection = controller.full_collection_ms()  # after the idle CPU reading
+        controller.stats()  # the longest pause so far is now the forced one: left out
 
         _release(switch, controller, WARMUP + len(switch.calls))
         after = controller.stats()
@@ -255,6 +295,10 @@ def one_run() -> dict[str, float]:
             "correct": correct,
             "stuck": after["active"],
             "client_failed": switch.failed,
+            # collections that happened on their own, ramp and release (not the forced one)
+            "gc_longest_ms": max(s["gc_longest_ms"] for s in (peak, idle, after)),
+            "gc_full": after["gc_full"] - before["gc_full"] - 1,
+            "gc_forced_ms": full_collection,
         }
 
 
@@ -292,6 +336,10 @@ def run() -> list[str]:
         f"| records written / correct (pressed-1, digits ['1'], path menu->pressed) | "
         f"{med['records']:,.0f} / {med['correct']:,.0f} |",
         f"| calls still active after release | {med['stuck']:.0f} |",
+        f"| garbage collection on its own: longest pause (ramp, holding, release); full ones | "
+        f"{med['gc_longest_ms']:.1f} ms; {med['gc_full']:.0f} |",
+        f"| a full collection forced at the peak (every call waits this long) | "
+        f"{med['gc_forced_ms']:.0f} ms |",
         "",
         f"- per run (held / KB per call / idle CPU): {per_run}",
         f"- every call answered correctly in every run: {'yes' if all_ok else '**no**'}",

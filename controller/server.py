@@ -41,7 +41,7 @@ log = logging.getLogger("callflow.server")
 
 LISTEN_BACKLOG = 4096
 SWITCH_INTERVAL = 0.0005  # seconds; see start()
-GC_THRESHOLDS = (20_000, 20, 20)  # gc.set_threshold; see start()
+GC_THRESHOLDS = (5_000, 10, 20)  # gc.set_threshold; see start()
 OVER_CAPACITY_CAUSE = "NORMAL_CIRCUIT_CONGESTION"
 NO_FLOW_CAUSE = "NO_ROUTE_DESTINATION"
 BAD_FLOW_CAUSE = "NORMAL_TEMPORARY_FAILURE"
@@ -105,8 +105,10 @@ class CallServer:
         gevent.setswitchinterval(SWITCH_INTERVAL)
         # The cyclic garbage collector stops every call while it runs. What is loaded by now
         # (modules, schemas, flows) lives as long as the process: out of its reach it goes
-        # (gc.freeze), and young collections come every GC_THRESHOLDS[0] allocations instead
-        # of 700. Measured: a burst's full-collection pauses of 17-50 ms became rare.
+        # (gc.freeze). Python's default thresholds (700, 10, 10) made a ramp to 10,000 calls
+        # run 9 full collections, up to 256 ms each; (20,000, 20, 20) none, but gen-1
+        # collections of up to 106 ms; (5,000, 10, 20) none, longest pause 12.5 ms, same CPU
+        # per call (docs/bench-runtime.md).
         gc.freeze()
         gc.set_threshold(*GC_THRESHOLDS)
         self._listener.start()
