@@ -103,6 +103,9 @@ class CallServer:
         # polls the sockets again, and a new connection waits that long for its `connect`:
         # gevent's default, 5 ms, put a burst's p99 at ~8 ms; 0.5 ms puts it at ~4 ms.
         gevent.setswitchinterval(SWITCH_INTERVAL)
+        # gevent records where each greenlet was spawned from (frames, for debugging tools
+        # we do not use): ~10 objects per call for the collector to scan, and time at spawn.
+        gevent.config.track_greenlet_tree = False
         # The cyclic garbage collector stops every call while it runs. What is loaded by now
         # (modules, schemas, flows) lives as long as the process: out of its reach it goes
         # (gc.freeze). Python's default thresholds (700, 10, 10) made a ramp to 10,000 calls
