@@ -48,6 +48,7 @@ from controller.esl.protocol import (
     encode_sendmsg_execute,
     opening,
 )
+from controller.esl.replies import ReplyMustBeOk, ReplyQueue, Waiter
 from controller.exceptions import CallEnded, CommandTimeout, ESLError
 
 log = logging.getLogger("callflow.esl")
@@ -60,27 +61,6 @@ SOCKET_CLOSED = "SOCKET_CLOSED"
 # processes and cost a fraction of a uuid4 (four or more per call).
 _EXECUTION_PREFIX = f"{uuid.uuid4()}-"
 _EXECUTION_NUMBERS = itertools.count(1)
-
-
-class _ReplyMustBeOk:
-    """Takes the reply of a command whose caller waits for something else (an execute waits
-    for its completion): a refusal, or the connection ending, fails `done` instead."""
-
-    __slots__ = ("done", "what")
-
-    def __init__(self, done: AsyncResult, what: str) -> None:
-        self.done = done
-        self.what = what
-
-    def set(self, reply: Reply) -> None:
-        if not reply.ok and not self.done.ready():
-            self.done.set_exception(
-                ESLError(f"{self.what}: FreeSWITCH answered {reply.text.strip()!r}")
-            )
-
-    def set_exception(self, exc: BaseException) -> None:
-        if not self.done.ready():
-            self.done.set_exception(exc)
 
 
 def _idle() -> None:
@@ -100,9 +80,7 @@ class Channel:
         self._frames = FrameReader()
         self.command_timeout = command_timeout
         self._command_lock = Semaphore()
-        # Waiters for command replies, oldest first. A waiter whose command timed out stays
-        # queued: its late reply must not be taken for the next command's.
-        self._replies: deque[AsyncResult | _ReplyMustBeOk] = deque()
+        self._replies = ReplyQueue()
         self._executions: dict[str, AsyncResult] = {}
         self._digits: deque[str] = deque()
         self._digit_arrived = Flag()
@@ -193,7 +171,7 @@ class Channel:
             with self._command_lock:  # held while writing only: no other command mid-write
                 self._send(
                     encode_sendmsg_execute(app, arg, event_uuid=event_uuid, event_lock=True),
-                    _ReplyMustBeOk(done, f"execute {app}"),
+                    ReplyMustBeOk(done, f"execute {app}"),
                 )
             try:
                 event = done.get(timeout=timeout)
@@ -245,7 +223,7 @@ class Channel:
         with self._command_lock:
             self._send(
                 encode_command(f"api uuid_kill {self.uuid} {cause}"),
-                _ReplyMustBeOk(refused, "api uuid_kill"),
+                ReplyMustBeOk(refused, "api uuid_kill"),
             )
         gevent.wait([self._ended, refused], timeout=timeout or self.command_timeout, count=1)
         if refused.ready() and not self._ended.is_set():
@@ -294,14 +272,14 @@ class Channel:
                     f"no reply to {data.split(b' ', 1)[0].decode(errors='replace')!r}"
                 ) from None
 
-    def _send(self, data: bytes, *waiters: AsyncResult | _ReplyMustBeOk, send: bool = True) -> None:
+    def _send(self, data: bytes, *waiters: Waiter, send: bool = True) -> None:
         """Queue the waiters for the replies and write the commands, so that the queue and
         the socket see the commands in the same order. The caller holds `_command_lock`: a
         write that yields half-way (a full socket buffer) must not let another in."""
         # The reader is gone once the socket closed: no reply could ever arrive.
         if self._closed or (self._reader is not None and self._reader.dead):
             raise CallEnded(self.hangup_cause or SOCKET_CLOSED, by=self.hangup_by or "caller")
-        self._replies.extend(waiters)
+        self._replies.expect(waiters)
         self._checkpoint()
         try:
             if send:
@@ -345,15 +323,12 @@ class Channel:
             self._mark_ended(SOCKET_CLOSED, "freeswitch")
             self._hangup_complete.set()
             ended = CallEnded(self.hangup_cause or SOCKET_CLOSED, by=self.hangup_by or "freeswitch")
-            while self._replies:
-                self._replies.popleft().set_exception(ended)
+            self._replies.fail_all(ended)
 
     def _dispatch(self, frame: Any) -> None:
         content_type = frame.content_type
         if content_type in ("command/reply", "api/response"):
-            if self._replies:
-                self._replies.popleft().set(parse_reply(frame))
-            else:
+            if not self._replies.deliver(parse_reply(frame)):
                 log.warning(
                     "channel %s: unexpected %s",
                     self.uuid,
