@@ -152,7 +152,7 @@ class Listener:
         log.error("cannot accept FreeSWITCH's calls (%s): pausing %.2f s", exc, self._pause)
         self._watcher.stop()
         self._retry.stop()
-        self._retry = gevent.get_hub().loop.timer(self._pause)
+        self._retry = self._loop.timer(self._pause)
         self._retry.start(self._resume_accepting)
         self._pause = min(PAUSE_MAX, self._pause * 2)
 

@@ -100,8 +100,8 @@ class CallServer:
             backlog=LISTEN_BACKLOG,
         )
         # Under load the hub runs ready greenlets for this long (checked every 50) before it
-        # polls the sockets again, and a new connection waits that long for its `connect`:
-        # gevent's default, 5 ms, put a burst's p99 at ~8 ms; 0.5 ms puts it at ~4 ms.
+        # polls the sockets again: gevent's default, 5 ms, kept a burst's new connections
+        # waiting that long (the listener's accept_if_due now bounds the rest).
         gevent.setswitchinterval(SWITCH_INTERVAL)
         # gevent records where each greenlet was spawned from (frames, for debugging tools
         # we do not use): ~10 objects per call for the collector to scan, and time at spawn.
@@ -133,7 +133,7 @@ class CallServer:
 
     # -- one call -------------------------------------------------------------------------
 
-    def _handle(self, sock: Any, address: tuple[str, int], unsent: bytes = b"") -> None:
+    def _handle(self, sock: Any, address: tuple[str, int], unsent: bytes) -> None:
         with contextlib.suppress(OSError):  # a socket already closed fails in start(), recorded
             if unsent:  # the greeting did not fit the socket's buffer at once (never seen)
                 sock.sendall(unsent)
