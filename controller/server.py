@@ -51,10 +51,6 @@ KILL_GRACE = 10.0  # time for ended calls to hang up and write their records
 END_CAUSE = "NORMAL_CLEARING"
 
 
-def _nothing_to_accept() -> None:
-    """The checkpoint of calls that arrive as the server stops."""
-
-
 class CallServer:
     def __init__(
         self,
@@ -144,7 +140,7 @@ class CallServer:
         metrics.CALLS_ACTIVE.inc()
         started = time.monotonic()
         # The call's reads and writes let new calls in while the hub is busy (listener.py).
-        let_in = self._listener.accept_if_due if self._listener else _nothing_to_accept
+        let_in = self._listener.accept_if_due if self._listener else None  # None: stopping
         channel = Channel(sock, command_timeout=self.settings.command_timeout, checkpoint=let_in)
         record = CallRecord(callId=f"unknown-{uuidlib.uuid4()}")
         # Every line this greenlet (and the channel's reader) logs is about this call.

@@ -71,12 +71,16 @@ class Channel:
     """The channel FreeSWITCH handed to us; see the module docstring for the guarantees."""
 
     def __init__(
-        self, sock: Any, *, command_timeout: float = 5.0, checkpoint: Callable[[], None] = _idle
+        self,
+        sock: Any,
+        *,
+        command_timeout: float = 5.0,
+        checkpoint: Callable[[], None] | None = None,
     ) -> None:
         self._sock = sock
         # Called after each read and before each write: the server lets new calls in there
         # when the hub is busy (Listener.accept_if_due).
-        self._checkpoint = checkpoint
+        self._checkpoint = checkpoint or _idle
         self._frames = FrameReader()
         self.command_timeout = command_timeout
         self._command_lock = Semaphore()
