@@ -12,6 +12,7 @@ engine records each such read in the call's record (`unsetReads`) so it can be f
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -145,12 +146,24 @@ class Call:
     def language(self) -> str:
         return str(self.flow.settings.get("language", "en"))
 
+    def recording_path(self, name: str) -> str:
+        """Absolute path for a new recording `<call id>-<name>.wav`, directly inside the
+        recordings root. The call id is FreeSWITCH's uuid, checked all the same (a dialplan
+        may choose it): anything but letters, digits, `_`, `.`, `:` and `-` is a NodeError."""
+        stem = f"{self.id}-{name}"
+        if not _FILE_STEM.fullmatch(stem) or ".." in stem:
+            raise NodeError(f"cannot name a recording after {stem!r}: not a plain file name")
+        return str(self.settings.recordings_dir.resolve() / f"{stem}.wav")
+
     def audio_file(self, audio_id: str, language: str | None = None) -> str:
         """Absolute path of an audio file inside the audio root, or NodeError."""
         path = resolve_audio(self.settings.audio_root, audio_id, language or self.language)
         if path is None:
             raise NodeError(f"audio {audio_id!r} not found under {self.settings.audio_root}")
         return str(path)
+
+
+_FILE_STEM = re.compile(r"[A-Za-z0-9_.:-]{1,200}")
 
 
 def _dig(data: Any, keys: list[str]) -> Any:

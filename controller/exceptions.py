@@ -51,3 +51,9 @@ class FlowLimitExceeded(CallflowError):
 
 class ConfigError(CallflowError):
     """The controller's configuration is unusable; the message names the setting."""
+
+
+class UnsafeValue(CallflowError):
+    """Text FreeSWITCH would expand or parse (`${...}`, a `$` in a stored channel variable, a
+    path outside its root) was refused before anything was sent. The node takes `onError`;
+    the message, kept in the call's record, names the field and why (docs/security.md)."""

@@ -225,9 +225,9 @@ class CallServer:
             f", resumed at {call.resume_node}" if call.resume_node else "",
         )
         if call.flow.settings.get("recordSession"):
-            path = self.call_settings.recordings_dir / f"{record.callId}-session.wav"
-            apps.record_session(channel, path=str(path), timeout=self.settings.command_timeout)
-            record.recordings.append(str(path))
+            path = call.recording_path("session")
+            apps.record_session(channel, path=path, timeout=self.settings.command_timeout)
+            record.recordings.append(path)
         return call
 
     def _resume(self, channel: Channel, record: CallRecord, state_text: str) -> Call | None:

@@ -23,35 +23,32 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from controller.esl.channel import Channel
+from controller.esl.expansion import check_channel_value
 from controller.esl.messages import Event
 from controller.exceptions import CallEnded, ESLError, NodeError
 
-_SAFE_TOKEN = re.compile(r"^[^\s!]+$")
-_VARIABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_DIGITS = re.compile(r"^[0-9*#]*$")
+# One argument token and one file_string member: no blank or `!` (separators), no `$`, `{` or
+# `}` (a `{var=value}` prefix sets variables on a file; `$` could start an expansion).
+_SAFE_TOKEN = re.compile(r"[^\s!${}]+")
+_REGEX_TOKEN = re.compile(r"[^\s!]+")  # a pattern's `{n}` and `$` are its own (see esl.expansion)
+_VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_DIGITS = re.compile(r"[0-9*#]*")
 
 
 BEEP = "tone_stream://%(250,0,1000)"
 SILENCE = "silence_stream://1"
 # Generated sounds callflow itself writes (never user input): tones and silence.
-_GENERATED = re.compile(r"^(tone_stream|silence_stream)://[%(),;0-9]+$")
+_GENERATED = re.compile(r"(tone_stream|silence_stream)://[%(),;0-9]+")
 
 
 def safe_path(path: str) -> str:
     """An absolute path (or a generated tone) usable as one argument token and one
     file_string member."""
-    if _GENERATED.match(path):
+    if _GENERATED.fullmatch(path):
         return path
-    if not PurePosixPath(path).is_absolute() or not _SAFE_TOKEN.match(path) or ".." in path:
+    if not PurePosixPath(path).is_absolute() or not _SAFE_TOKEN.fullmatch(path) or ".." in path:
         raise NodeError(f"unsafe path for FreeSWITCH: {path!r}")
     return path
-
-
-def safe_value(value: str) -> str:
-    """A channel-variable value: one line, no NUL."""
-    if "\n" in value or "\r" in value or "\0" in value:
-        raise NodeError("a channel variable value cannot contain line breaks")
-    return value
 
 
 def file_string(paths: list[str]) -> str:
@@ -67,9 +64,10 @@ def answer(channel: Channel, *, timeout: float) -> None:
 def set_variable(
     channel: Channel, *, name: str, value: str, export: bool = False, timeout: float
 ) -> None:
-    if not _VARIABLE.match(name):
+    if not _VARIABLE.fullmatch(name):
         raise NodeError(f"invalid channel variable name {name!r}")
-    channel.execute("export" if export else "set", f"{name}={safe_value(value)}", timeout=timeout)
+    value = check_channel_value(value, f"the value of channel variable {name}")
+    channel.execute("export" if export else "set", f"{name}={value}", timeout=timeout)
 
 
 def flush_dtmf(channel: Channel, *, timeout: float) -> None:
@@ -117,7 +115,7 @@ def play_and_get_digits(
     timeout: float,
 ) -> DigitsResult:
     """One attempt (tries=1): retries and their prompts are the dtmf node's business."""
-    if not _DIGITS.match(terminators) or not _SAFE_TOKEN.match(regex):
+    if not _DIGITS.fullmatch(terminators) or not _REGEX_TOKEN.fullmatch(regex):
         raise NodeError("terminators must be keys and the pattern must not contain spaces or !")
     variable = "callflow_digits_" + uuid.uuid4().hex[:12]
     # pagd needs a file in both places; 1 ms of silence stands for "nothing to play".
@@ -168,7 +166,7 @@ def record(
     """Record; why it stopped comes from FreeSWITCH's own variables, not from the length:
     `silence_hits_exhausted` (set afresh by every record run) and `playback_terminator_used`
     (left over from earlier playbacks, so it is cleared first, with the terminators set)."""
-    if not _DIGITS.match(terminators):
+    if not _DIGITS.fullmatch(terminators):
         raise NodeError("record terminators must be keys (0-9, *, #)")
     channel.execute(
         "multiset",
@@ -322,7 +320,7 @@ def voice_amd(channel: Channel, *, settings: dict[str, int], timeout: float) -> 
     """mod_amd's voice_amd with `name=value` overrides of amd.conf (ints). The result
     variables are cleared first: this runs once per call, so the extra round trip is cheap."""
     pairs = [f"{name}={_int(name, value, 1)}" for name, value in settings.items()]
-    if not all(_VARIABLE.match(name) for name in settings):
+    if not all(_VARIABLE.fullmatch(name) for name in settings):
         raise NodeError("voice_amd setting names are identifiers")
     channel.execute("multiset", "amd_result= amd_cause=", timeout=channel_timeout(channel))
     event, _ = _completed(channel, "voice_amd", " ".join(pairs), timeout)
@@ -336,7 +334,7 @@ def voice_amd(channel: Channel, *, settings: dict[str, int], timeout: float) -> 
 
 def module_exists(channel: Channel, *, name: str, timeout: float) -> bool | None:
     """Whether FreeSWITCH has module `name` loaded; None when it cannot say (no such api)."""
-    if not _VARIABLE.match(name):
+    if not _VARIABLE.fullmatch(name):
         raise NodeError(f"invalid module name {name!r}")
     try:
         answer = channel.api(f"module_exists {name}", timeout=timeout).strip()

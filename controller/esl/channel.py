@@ -44,6 +44,7 @@ from controller.esl.protocol import (
     OPENING_COMMANDS,
     FrameReader,
     ProtocolError,
+    encode_api,
     encode_command,
     encode_sendmsg_execute,
     opening,
@@ -207,7 +208,7 @@ class Channel:
 
     def api(self, command: str, *, timeout: float | None = None) -> str:
         """An `api` command over this socket; returns the body (-ERR bodies raise)."""
-        reply = self._command(encode_command(f"api {command}"), timeout)
+        reply = self._command(encode_api(command), timeout)
         if reply.text.startswith("-ERR"):
             raise ESLError(f"api {command.split(maxsplit=1)[0]}: {reply.text.strip()}")
         return reply.text
@@ -226,7 +227,7 @@ class Channel:
         refused = AsyncResult()
         with self._command_lock:
             self._send(
-                encode_command(f"api uuid_kill {self.uuid} {cause}"),
+                encode_api(f"uuid_kill {self.uuid} {cause}"),
                 ReplyMustBeOk(refused, "api uuid_kill"),
             )
         gevent.wait([self._ended, refused], timeout=timeout or self.command_timeout, count=1)

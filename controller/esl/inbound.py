@@ -24,7 +24,13 @@ from gevent.lock import Semaphore
 
 from controller import metrics
 from controller.esl.messages import Event, Reply, parse_event, parse_reply
-from controller.esl.protocol import Frame, FrameReader, ProtocolError, encode_command
+from controller.esl.protocol import (
+    Frame,
+    FrameReader,
+    ProtocolError,
+    encode_api,
+    encode_command,
+)
 from controller.exceptions import CommandTimeout, ESLError
 
 log = logging.getLogger("callflow.esl.inbound")
@@ -88,7 +94,7 @@ class EventSocketClient:
         result = AsyncResult()
         self._jobs[job_uuid] = result
         try:
-            reply = self._command(encode_command(f"bgapi {command}", {"Job-UUID": job_uuid}))
+            reply = self._command(encode_api(command, {"Job-UUID": job_uuid}, background=True))
         except BaseException:
             self._jobs.pop(job_uuid, None)
             raise

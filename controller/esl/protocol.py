@@ -18,6 +18,8 @@ import re
 from collections.abc import Iterable, Mapping
 from urllib.parse import unquote
 
+from controller.esl.expansion import refuse_variables
+
 DEFAULT_MAX_FRAME_SIZE = 16 * 1024 * 1024
 GOODBYE = "Disconnected, goodbye.\nSee you at ClueCon! http://www.cluecon.com/\n"
 
@@ -277,7 +279,14 @@ def encode_command(line: str, headers: Headers | None = None, body: bytes | None
     return data + body if body else data
 
 
-def encode_sendmsg_execute(
+def encode_api(command: str, headers: Headers = (), *, background: bool = False) -> bytes:
+    """`api <command>` (or `bgapi`); UnsafeValue when the command names a variable: nothing
+    callflow runs needs `${...}`, so none ever reaches FreeSWITCH (controller.esl.expansion)."""
+    refuse_variables(command, f"the api command {command.split(' ', 1)[0]!r}")
+    return encode_command(("bgapi " if background else "api ") + command, headers)
+
+
+def frame_sendmsg_execute(
     app: str,
     arg: str | None = None,
     *,
@@ -288,9 +297,11 @@ def encode_sendmsg_execute(
 ) -> bytes:
     """`sendmsg [uuid]` executing `app arg`; header order as recorded: call-command,
     execute-app-name, execute-app-arg, event-lock, loops, Event-UUID. arg None sends no
-    execute-app-arg ("" sends it empty; FreeSWITCH treats both alike). An arg with CR/LF or a
-    leading space cannot be a header value: it goes in the body with content-type: text/plain,
-    which switch_ivr_parse_event uses when execute-app-arg is empty. NUL is refused."""
+    execute-app-arg ("" sends it empty; FreeSWITCH treats both alike). The argument is framed
+    as given (what callflow sends goes through `encode_sendmsg_execute`). An arg with CR/LF or
+    a leading space cannot be a header value: it goes in the body with content-type:
+    text/plain, which switch_ivr_parse_event uses when execute-app-arg is empty. NUL is
+    refused."""
     if not app or _BAD_NAME.search(app):
         raise ProtocolError(f"bad application name {app!r}")
     headers = [("call-command", "execute"), ("execute-app-name", app)]
@@ -313,6 +324,25 @@ def encode_sendmsg_execute(
     if body is not None:
         headers.append(("content-type", "text/plain"))
     return encode_command("sendmsg" if uuid is None else f"sendmsg {uuid}", headers, body)
+
+
+def encode_sendmsg_execute(
+    app: str,
+    arg: str | None = None,
+    *,
+    event_uuid: str | None,
+    event_lock: bool = True,
+    uuid: str | None = None,
+    loops: int | None = None,
+) -> bytes:
+    """`frame_sendmsg_execute`, refusing an argument FreeSWITCH would expand (UnsafeValue):
+    FreeSWITCH expands every application argument (controller.esl.expansion), and nothing
+    callflow runs needs `${...}`."""
+    if arg is not None:
+        refuse_variables(arg, f"the argument of {app}")
+    return frame_sendmsg_execute(
+        app, arg, event_uuid=event_uuid, event_lock=event_lock, uuid=uuid, loops=loops
+    )
 
 
 # -- the controller's opening ------------------------------------------------------------

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from controller.esl import apps
+from controller.esl.expansion import names_a_variable
 from controller.flows.problems import Problem, error, pointer_of
 from controller.nodes.base import AudioUse, NodeSpec, VariableRead
 from controller.nodes.play import audio_paths
@@ -126,6 +127,9 @@ def check(node: NodeSpec) -> Iterator[Problem]:
             if re.search(r"[\s!]", multi["pattern"]):
                 # FreeSWITCH splits play_and_get_digits arguments on spaces.
                 raise re.error("spaces and ! are not allowed")
+            if names_a_variable(multi["pattern"]):
+                # FreeSWITCH would expand it as a variable (controller.esl.expansion).
+                raise re.error("'${' is not allowed")
             pattern = re.compile(multi["pattern"])
         except re.error as exc:
             yield error(

@@ -63,7 +63,7 @@ def run(call: Call, config: dict[str, Any]) -> str:
         # FreeSWITCH hangs up the call when it cannot write the file: never send that.
         raise NodeError(f"recordings directory {directory} is not writable")
     node_id = call.node.id if call.node else "record"
-    path = str(directory.resolve() / f"{call.id}-{node_id}-{len(call.record.recordings) + 1}.wav")
+    path = call.recording_path(f"{node_id}-{len(call.record.recordings) + 1}")
     channel = call.live_channel
     if config["beep"]:
         apps.playback(channel, files=[apps.BEEP], timeout=call.settings.command_timeout)

@@ -159,7 +159,7 @@ def test_set_variable_error_when_an_exported_value_has_a_line_break(harness: Har
     add_flow(harness, "case", single_node_flow("set_variable", config, ["onSuccess", "onError"]))
     record = harness.run("case", contact={"note": "two\nlines"})
     assert record.result == "onError"
-    assert "line breaks" in record.path[-2].error
+    assert "line break" in record.path[-2].error
 
 
 def test_an_unwired_error_hangs_up_with_the_error_recorded(harness: Harness) -> None:

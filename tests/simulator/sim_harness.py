@@ -22,7 +22,7 @@ from gevent.server import StreamServer
 from support.shared import TRANSCRIPTS
 
 from controller.esl.messages import Event, Reply, parse_event, parse_reply
-from controller.esl.protocol import Frame, FrameReader, encode_command, encode_sendmsg_execute
+from controller.esl.protocol import Frame, FrameReader, encode_command, frame_sendmsg_execute
 from controller.simulator import Simulator
 from controller.simulator.transcript import read_transcript
 
@@ -91,7 +91,7 @@ class Peer:
     def execute(
         self, app: str, arg: str | None = None, *, uuid: str = "app-1", lock: bool = True
     ) -> Reply:
-        self.send(encode_sendmsg_execute(app, arg, event_uuid=uuid, event_lock=lock))
+        self.send(frame_sendmsg_execute(app, arg, event_uuid=uuid, event_lock=lock))
         return self.next_reply()
 
     def wait_event(self, name: str, timeout: float = 5.0, **match: str) -> Event:
