@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from support.harness import INTEGRATION_FLOWS, REPO, Harness, build_harness, close_harness
 
 
