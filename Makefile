@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint bench docs schema clean audio
+.PHONY: install run test fuzz lint bench docs schema clean audio
 
 install: $(STAMP)
 
@@ -21,6 +21,10 @@ run: install
 
 test: install lint
 	$(BIN)/python -m pytest -q
+
+# The security fuzz with a deep budget (`make test` runs it with a bounded one).
+fuzz: install
+	HYPOTHESIS_PROFILE=deep $(BIN)/python -m pytest -q tests/security -k fuzz
 
 lint: install
 	$(BIN)/ruff check controller tests bench
