@@ -174,6 +174,18 @@ _RESERVED_NAMES = frozenset(
 )
 
 
+# The ones whose value FreeSWITCH runs as an API command or an application.
+_RUNS_PREFIXES = ("api_", "execute_", "exec_", "bridge_pre_execute", "session_in_hangup_hook")
+_RUNS_SUFFIXES = ("_hook", "_app", "_exec", "_execute", "_api")
+
+
+def runs_its_value(name: str) -> bool:
+    """Whether FreeSWITCH runs channel variable `name`'s value (api_hangup_hook,
+    execute_on_answer, exec_after_bridge_app...): no flow may set one."""
+    lowered = name.lower()
+    return lowered.startswith(_RUNS_PREFIXES) or lowered.endswith(_RUNS_SUFFIXES)
+
+
 def reserved_channel_variable(name: str) -> bool:
     """Whether FreeSWITCH or callflow gives channel variable `name` a meaning (compared in
     lower case: FreeSWITCH's variable names are case-insensitive)."""

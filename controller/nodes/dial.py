@@ -13,8 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 from controller import amd, metrics
 from controller.dialer import DialRequest
+from controller.esl.expansion import runs_its_value
 from controller.exceptions import CallHandedOff, NodeError
-from controller.nodes.base import template_strings
+from controller.flows.problems import Problem, error, pointer_of
+from controller.nodes.base import NodeSpec, template_strings
 from controller.nodes.schema_parts import milliseconds
 from controller.templates import render
 
@@ -135,6 +137,20 @@ CONFIG_SCHEMA: dict[str, Any] = {
 TEMPLATE_FIELDS = ("destination", "callerIdNumber", "callerIdName", "variables")
 # In `dialString`, {{destination}} and {{gateway}} are the dial's own values, not variables.
 _DIAL_STRING_NAMES = re.compile(r"\{\{\s*(destination|gateway)\s*\}\}")
+
+
+def check(node: NodeSpec) -> Iterator[Problem]:
+    for name in node.config["variables"]:
+        if runs_its_value(name):
+            yield error(
+                "reserved-variable",
+                f"{name!r}: FreeSWITCH runs this variable's value as a command, so a flow "
+                "may not set it",
+                pointer=pointer_of(
+                    *node.pointer.strip("/").split("/"), "config", "variables", name
+                ),
+                node=node.id,
+            )
 
 
 def templates(config: dict[str, Any]) -> Iterator[tuple[str, str]]:

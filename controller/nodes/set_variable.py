@@ -46,7 +46,10 @@ CONFIG_SCHEMA: dict[str, Any] = {
         "exportToChannel": {
             "type": "boolean",
             "default": False,
-            "description": "Also set it as a channel variable on the call.",
+            "description": "Also set it as a channel variable on the call. The name must not "
+            "be one FreeSWITCH gives a meaning to (`api_*`, `execute_*`, `sip_*`, `*_hook`...), "
+            "and a value holding `$`, a control character or more than 1,024 characters is "
+            "refused (onError): FreeSWITCH would expand it wherever the variable is used.",
         },
     },
 }

@@ -145,3 +145,15 @@ def test_a_recording_is_never_named_outside_its_root(harness: Harness, call_id: 
     assert record.result == "onError"
     assert "not a plain file name" in record.path[-2].error
     assert not any(run.name == "record" for run in sim_call.wait(timeout=10).apps)
+
+
+def test_a_dial_cannot_set_a_variable_freeswitch_runs() -> None:
+    flow = one_node_flow(
+        "dial",
+        {"variables": {"api_on_answer": "x", "execute_on_answer": "{{contact.x}}", "tag": "1"}},
+        {"default": "end"},
+    )
+    assert problems_of(flow) == [
+        ("error", "reserved-variable", "/graph/nodes/0/config/variables/api_on_answer"),
+        ("error", "reserved-variable", "/graph/nodes/0/config/variables/execute_on_answer"),
+    ]
