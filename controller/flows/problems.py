@@ -32,8 +32,8 @@ class Problem:
         where = [self.file or "<flow>"]
         if self.line is not None and not self.pointer:
             where[0] += f":{self.line}"
-        if self.node is not None:
-            where.append(self.node)
+        if self.node is not None:  # one line, whatever the id holds
+            where.append(self.node if self.node.isprintable() else repr(self.node))
         if self.pointer:
             where.append(self.pointer)
         prefix = "" if self.severity is Severity.ERROR else "warning: "

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from functools import cache
 from typing import Any
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, ValidationError, validators
 
 from controller.nodes import NODE_TYPES
 from controller.nodes.schema_parts import LANGUAGE_PATTERN
@@ -171,9 +172,41 @@ def schema_text() -> str:
 
 
 @cache
+def _ecma_regex(pattern: str) -> re.Pattern[str]:
+    """`pattern` as JSON Schema means it (ECMA-262: `$` is the very end of the text). Python's
+    `$` also matches before a final newline, so "id\n" would pass `^[a-z]+$`: each `$`
+    outside a character class becomes `\\Z`."""
+    out, escaped, in_class = [], False, False
+    for char in pattern:
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == "[":
+            in_class = True
+        elif char == "]":
+            in_class = False
+        elif char == "$" and not in_class:
+            out.append(r"\Z")
+            continue
+        out.append(char)
+    return re.compile("".join(out))
+
+
+def _pattern(_validator: Any, pattern: str, instance: Any, _schema: Any) -> Any:
+    if isinstance(instance, str) and not _ecma_regex(pattern).search(instance):
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+# Draft 2020-12 with ECMA-262 `pattern`s (the published schema's meaning, and the one other
+# validators give it).
+FlowValidator = validators.extend(Draft202012Validator, {"pattern": _pattern})
+
+
+@cache
 def validator() -> Draft202012Validator:
     Draft202012Validator.check_schema(_schema())
-    return Draft202012Validator(_schema())
+    return FlowValidator(_schema())  # type: ignore[no-any-return]
 
 
 _if_validators: dict[int, Draft202012Validator] = {}

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
+import pytest
 from jsonschema import Draft202012Validator
 
+from controller.flows.loader import load_flow_data
 from controller.flows.schema import apply_defaults, flow_schema, schema_text
 from controller.nodes import NODE_TYPES
 
@@ -84,3 +87,25 @@ def test_defaults_are_applied_through_refs_and_conditionals() -> None:
     }
     assert document["settings"] == {"language": "en", "typeAhead": True, "recordSession": False}
     assert document["description"] == ""
+
+
+@pytest.mark.parametrize(
+    ("where", "value"),
+    [("id", "welcome\n"), ("variable", "choice\n"), ("gateway", "gw1\n")],
+)
+def test_a_pattern_matches_the_whole_text_as_json_schema_means(where: str, value: str) -> None:
+    # ECMA-262's `$` is the very end; Python's also matches before a final newline.
+    node: dict[str, Any] = {"id": "n", "type": "dial", "outputs": {"default": "end"}}
+    if where == "id":
+        node["id"] = value
+    elif where == "variable":
+        node = {"id": "n", "type": "set_variable", "config": {"variable": value, "value": 1}}
+    else:
+        node["config"] = {"gateway": value}
+    flow = {
+        "name": "t",
+        "graph": {"startNodeId": "n", "nodes": [node, {"id": "end", "type": "hangup"}]},
+    }
+    problems = load_flow_data(flow, flow_id="t").problems
+    assert any(p.severity == "error" and p.pointer.startswith("/graph/nodes/0") for p in problems)
+    assert all("\n" not in p.as_text() for p in problems)
