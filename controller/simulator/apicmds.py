@@ -83,6 +83,10 @@ def _version(sim: Simulator, call: SimulatedCall | None, words: list[str]) -> st
     return VERSION + "\n"
 
 
+def _hostname(sim: Simulator, call: SimulatedCall | None, words: list[str]) -> str:
+    return sim.events.hostname  # switch_core_get_hostname, no newline
+
+
 def _hupall(sim: Simulator, call: SimulatedCall | None, words: list[str]) -> str:
     cause = words[0].upper() if words and words[0].upper() in HANGUP_CAUSES else "MANAGER_REQUEST"
     for each in list(sim.calls.values()):
@@ -127,6 +131,7 @@ _HANDLERS = {
     "uuid_setvar": _setvar,
     "status": _status,
     "version": _version,
+    "hostname": _hostname,
     "hupall": _hupall,
     "show": _show,
 }

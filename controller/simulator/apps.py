@@ -20,6 +20,7 @@ from controller.simulator.detect import (
     voice_amd,
     wait_for_silence,
 )
+from controller.simulator.dialstring import separate
 from controller.simulator.media import playback, sleep
 from controller.simulator.recording import record, record_session, stop_record_session
 
@@ -44,19 +45,27 @@ def answer(session: Session, arg: str) -> None:
     channel.variables.set("endpoint_disposition", "ANSWER")
 
 
-def _assign(session: Session, text: str) -> None:
-    name, _, value = text.partition("=")
+def _assign(session: Session, text: str, *, expand_value: bool) -> None:
+    """mod_dptools base_set (`expand_value`) or export: `name=value` (or `name,value`),
+    stored without var_check. base_set expands the value once more, after the core expanded
+    the whole argument: a `\\${...}` that the first pass left as `${...}` runs here."""
+    separator = "=" if "=" in text else ","
+    name, _, value = text.partition(separator)
+    if value and expand_value:
+        application = session.channel.variables.get("current_application") or "set"
+        value = session.expand(value, f"{application} value")
     if name:
         session.channel.variables.set(name, value)  # `x=` (empty) unsets x
 
 
 def set_variable(session: Session, arg: str) -> None:
-    _assign(session, arg)
+    _assign(session, arg, expand_value=True)
 
 
 def export(session: Session, arg: str) -> None:
-    """set, and remember the name in export_vars (copied to channels this one creates)."""
-    _assign(session, arg)
+    """set, and remember the name in export_vars (copied to channels this one creates). Its
+    value is not expanded again (export_function hands it to switch_channel_export_variable)."""
+    _assign(session, arg, expand_value=False)
     name = arg.partition("=")[0]
     exported = session.channel.variables.get("export_vars") or ""
     names = [n for n in exported.split(",") if n]
@@ -70,10 +79,10 @@ def unset(session: Session, arg: str) -> None:
 
 
 def multiset(session: Session, arg: str) -> None:
-    """multiset a=1 b=2, or `^^<delimiter>a=1<delimiter>b=2`."""
-    custom = arg.startswith("^^") and len(arg) > 2
-    for part in arg[3:].split(arg[2]) if custom else arg.split():
-        _assign(session, part)
+    """multiset a=1 b=2, or `^^<delimiter>a=1<delimiter>b=2`: switch_split (quotes group,
+    escapes), then base_set on each part."""
+    for part in separate(arg, " ", 256):
+        _assign(session, part, expand_value=True)
 
 
 def flush_dtmf(session: Session, arg: str) -> None:

@@ -194,8 +194,7 @@ def _fsctl(sim: Simulator, words: list[str]) -> str | None:
 
 
 def _global_getvar(sim: Simulator, words: list[str]) -> str:
-    known = {"sound_prefix": sim.sounds_dir, "hostname": sim.events.hostname}
-    return known.get(words[0], "") if words else ""
+    return sim.global_variables.get(words[0], "") if words else ""
 
 
 _HANDLERS = {
