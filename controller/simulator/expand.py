@@ -27,7 +27,9 @@ of `set` and `multiset` (mod_dptools base_set). The rules, as the C code has the
 - Nesting deeper than 100 returns the text at that depth unexpanded (recur > 100).
 
 Not expanded, as in FreeSWITCH: the text of `api`/`bgapi` (mod_event_socket hands it to
-switch_api_execute as it is), an `export` value (only the core's expansion of the whole
+switch_api_execute as it is) except for the `expand` command, which expands its arguments
+against the channel's event headers (EventScope, switch_event_expand_headers_check) and runs
+the command it names; an `export` value (only the core's expansion of the whole
 argument), a `uuid_setvar` value (stored literally; FINDINGS.md), an originate dial string
 (no caller channel). Originate `{}`/`[]` values are not expanded either, but one holding `${`
 is refused and the variable left unset (switch_channel_set_variable_var_check with
@@ -180,9 +182,10 @@ class Scope:
     def uuid(self) -> str | None:
         return None if self.channel is None else self.channel.uuid
 
-    def lookup(self, name: str, index: int) -> str | None:
+    def lookup(self, name: str, index: int, *, global_only: bool = False) -> str | None:
         """switch_channel_get_variable_dup: channel variable (an index only finds arrays,
-        which the simulator has none of), caller-profile field, global variable."""
+        which the simulator has none of), caller-profile field, global variable. The channel
+        version makes no difference for `$${...}` (`global_only`)."""
         value, source = None, "unset"
         channel = self.channel
         if channel is not None and index < 0:
@@ -194,6 +197,9 @@ class Scope:
         if value is None:
             value = _get_ci(self.sim.global_variables, name)
             source = "global"
+        return self._found(name, value, source)
+
+    def _found(self, name: str, value: str | None, source: str) -> str | None:
         record = VariableReference(name, self.uuid, self.application, source if value else "unset")
         self.sim.expansion.add_reference(record)
         return value
@@ -213,6 +219,48 @@ class Scope:
         if name.lower() in READ_ONLY_APIS:
             return self.sim.api(name, args or None)
         return ""  # `system` and everything else: an empty answer
+
+
+class EventScope(Scope):
+    """switch_event_expand_headers_check on an event carrying the channel's data (the `expand`
+    API): `${name}` is the event header `name` (Unique-ID, Caller-Caller-ID-Name,
+    variable_<name>, ...), else the global variable; `$${name}` is the global only."""
+
+    def lookup(self, name: str, index: int, *, global_only: bool = False) -> str | None:
+        value, source = None, "global"
+        channel = self.channel
+        if not global_only and channel is not None and index < 0:
+            headers = dict(channel.basic() + channel.variable_headers())
+            value = _get_ci(headers, name)
+            source = "event"
+        if value is None:
+            value, source = _get_ci(self.sim.global_variables, name), "global"
+        return self._found(name, value, source)
+
+
+def expand_api(sim: Simulator, arg: str | None) -> str:
+    """mod_commands expand_function: `expand [uuid:<uuid> ]<command> <args>` expands the
+    args against that channel's event data (EventScope), then runs the command. This is the
+    one `api` whose text FreeSWITCH expands."""
+    text = arg or ""
+    rest: str | None = text
+    uuid = ""
+    if text[:5].lower() == "uuid:":
+        uuid, space, after = text[5:].partition(" ")
+        rest = after if space else None
+    if not text or not rest:
+        return "-ERR, no input\n"
+    command, space, args = rest.partition(" ")
+    call = sim.calls.get(uuid) if uuid else None
+    channel = call.channel if call is not None else None
+    if channel is None and uuid:
+        found = sim.originator.find(uuid)
+        channel = found[1].channel if found else None
+    expanded = expand(args, EventScope(sim, channel, "expand api")) if space else None
+    body = sim.api(command, expanded)
+    if body.startswith(f"-ERR {command.strip()} Command not found!"):
+        return "INVALID COMMAND!\n-ERR Cannot execute command\n"  # switch_api_execute failed
+    return body
 
 
 def _get_ci(values: dict[str, str], name: str) -> str | None:
@@ -332,7 +380,7 @@ def _expand(text: str, scope: Scope, recur: int) -> str:
             p += 1
             continue
         if vtype:
-            p = _reference(text, p, scope, recur, out)
+            p = _reference(text, p, scope, recur, out, global_only=vtype == 3)
             if p >= end:
                 break
         if text[p] == "$":
@@ -342,8 +390,11 @@ def _expand(text: str, scope: Scope, recur: int) -> str:
     return "".join(out)
 
 
-def _reference(text: str, dollar: int, scope: Scope, recur: int, out: list[str]) -> int:
-    """One `${...}` at `dollar`: appends its value, returns where the scan goes on."""
+def _reference(
+    text: str, dollar: int, scope: Scope, recur: int, out: list[str], *, global_only: bool
+) -> int:
+    """One `${...}` (or `$${...}`: `global_only`) at `dollar`: appends its value, returns
+    where the scan goes on."""
     start = dollar + 2  # past `${`
     depth = 1
     close = start
@@ -366,7 +417,7 @@ def _reference(text: str, dollar: int, scope: Scope, recur: int, out: list[str])
     if split >= 0:
         out.append(_api_reference(name, split, depth, scope, recur))
     else:
-        out.append(_variable_reference(name, scope, recur))
+        out.append(_variable_reference(name, scope, recur, global_only))
     return resume
 
 
@@ -390,7 +441,7 @@ def _api_reference(name: str, split: int, depth: int, scope: Scope, recur: int) 
     return scope.api(command, args) or ""
 
 
-def _variable_reference(name: str, scope: Scope, recur: int) -> str:
+def _variable_reference(name: str, scope: Scope, recur: int, global_only: bool) -> str:
     """`${name}`, `${name:offset:length}`, `${name[index]}`: the value, itself expanded."""
     name = _expand(name, scope, recur + 1)
     offset = length = 0
@@ -407,7 +458,7 @@ def _variable_reference(name: str, scope: Scope, recur: int) -> str:
     if bracket >= 0 and "]" in name[bracket:]:
         index = atoi(name[bracket + 1 :])
         name = name[:bracket]
-    value = scope.lookup(name, index)
+    value = scope.lookup(name, index, global_only=global_only)
     if value is None:
         return ""
     value = _expand(value, scope, recur + 1)

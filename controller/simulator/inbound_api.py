@@ -8,6 +8,7 @@ inbound-auth-api.txt and originate-*.txt:
 - `hupall [cause] [var value]` -> `+OK hangup all channels with cause MANAGER_REQUEST`.
 - `show channels [count|as json]`, `show calls [count|as json]` (nothing is ever bridged here,
   so calls are always `0 total.`).
+- `expand [uuid:<uuid> ]<command> <args>` (expand.py: the only api whose text is expanded).
 - `status` counts every channel; `fsctl sps [N]` reads or sets the sessions-per-second limit
   (unlimited reads as 1000, the recordings' setting); `global_getvar sound_prefix`.
 """
@@ -22,6 +23,7 @@ from controller.hangup_causes import HANGUP_CAUSES
 from controller.simulator.apicmds import VERSION, run_api
 from controller.simulator.channel_state import ChannelState
 from controller.simulator.dialstring import USAGE
+from controller.simulator.expand import expand_api
 from controller.simulator.originate import Result
 
 if TYPE_CHECKING:
@@ -65,6 +67,8 @@ def inbound_api(sim: Simulator, name: str, arg: str | None) -> Result:
     words = (arg or "").split()
     if command == "originate":
         return sim.originator.originate(arg) if arg and arg.strip() else Result(USAGE)
+    if command == "expand":
+        return Result(expand_api(sim, arg))
     handler = _HANDLERS.get(command)
     if handler is not None:
         body = handler(sim, words)

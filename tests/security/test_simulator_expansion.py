@@ -306,3 +306,28 @@ def test_the_originated_application_argument_is_expanded(sim: Simulator) -> None
         ("local_ip_v4", "global", "socket")
     ]
     assert sim.expansions_run == []
+
+
+def test_the_expand_api_expands_its_arguments_against_the_channels_event(sim: Simulator) -> None:
+    """mod_commands expand_function: switch_event_expand_headers on the channel's event data
+    (`${Unique-ID}`, `${variable_x}`; a bare variable name is not a header), then the command."""
+
+    def script(esl: RawEsl) -> None:
+        esl.start()
+        assert esl.api(f"expand uuid:{esl.uuid} uuid_exists ${{Unique-ID}}") == "true"
+        assert esl.api(f"expand uuid:{esl.uuid} uuid_getvar ${{Unique-ID}} ${{flow_id}}") == (
+            "-USAGE: <uuid> <var>\n"  # ${flow_id} is no header: the var name expands to ""
+        )
+        assert esl.api(f"expand uuid:{esl.uuid} uuid_exists ${{system id}}") == "false"
+        assert esl.api("expand") == "-ERR, no input\n"
+        esl.hangup()
+
+    one_call(sim, script, variables={"flow_id": "hello"})
+    assert [(r.name, r.source, r.application) for r in sim.references_expanded] == [
+        ("Unique-ID", "event", "expand api"),
+        ("Unique-ID", "event", "expand api"),
+        ("flow_id", "unset", "expand api"),
+    ]
+    assert [(r.api, r.args, r.application) for r in sim.expansions_run] == [
+        ("system", "id", "expand api")
+    ]
