@@ -57,6 +57,7 @@ its own flow makes: `assert_nothing_expanded(sim, allowed={"callflow_state"})`.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -293,30 +294,21 @@ def _profile_field(channel: ChannelState, name: str) -> str | None:
 # -- the expansion itself ----------------------------------------------------------------------
 
 
+# switch_string_var_check_const: `$`, any number of backslashes, `{`.
+_VARIABLE = re.compile(r"\$\\*\{")
+# switch_string_has_escaped_data: it looks at the character after every backslash.
+_ESCAPED = re.compile(r"\\[\\nst']")
+
+
 def has_variable(text: str) -> bool:
-    """switch_string_var_check_const: `$`, any backslashes, then `{`. FreeSWITCH refuses to
-    store such a value where it sets a variable with var_check (originate `{}` variables)."""
-    dollar = False
-    for char in text:
-        if char == "$":
-            dollar = True
-        elif dollar:
-            if char == "{":
-                return True
-            if char != "\\":
-                dollar = False
-    return False
+    """switch_string_var_check_const. FreeSWITCH refuses to store such a value where it sets
+    a variable with var_check (originate `{}` variables)."""
+    return _VARIABLE.search(text) is not None
 
 
 def _has_escaped_data(text: str) -> bool:
     """switch_string_has_escaped_data."""
-    index = text.find("\\")
-    while index >= 0:
-        index += 1
-        if index < len(text) and text[index] in "\\nst'":
-            return True
-        index = text.find("\\", index)
-    return False
+    return _ESCAPED.search(text) is not None
 
 
 class _BudgetExceeded(Exception):
