@@ -331,3 +331,19 @@ def test_the_expand_api_expands_its_arguments_against_the_channels_event(sim: Si
     assert [(r.api, r.args, r.application) for r in sim.expansions_run] == [
         ("system", "id", "expand api")
     ]
+
+
+def test_an_unquoted_reference_in_originate_variables_breaks_the_dial_string(
+    sim: Simulator,
+) -> None:
+    """FINDINGS: `{...,myv=${system ...}}` unquoted answered -ERR DESTINATION_OUT_OF_ORDER and
+    ran nothing: the blank split cuts it, and its `{` never closes (switch_event_create_brackets
+    fails before any channel exists)."""
+    address = sim.start_inbound()
+    sim.add_callee(None, "answer")
+    result = _inbound_api(
+        address, "originate {plain=ok,myv=${system touch /tmp/x}}loopback/0600000001 &park()"
+    )
+    assert result == "-ERR DESTINATION_OUT_OF_ORDER\n"
+    assert _inbound_api(address, "show channels count") == "\n0 total.\n"
+    assert_nothing_expanded(sim)
