@@ -20,7 +20,7 @@ import time
 from typing import TYPE_CHECKING
 
 from controller.hangup_causes import HANGUP_CAUSES
-from controller.simulator.apicmds import VERSION, run_api
+from controller.simulator.apicmds import VERSION, run_api, setvar_words
 from controller.simulator.channel_state import ChannelState
 from controller.simulator.dialstring import USAGE
 from controller.simulator.expand import expand_api
@@ -64,7 +64,7 @@ def _cause(word: str | None, default: str) -> str:
 
 def inbound_api(sim: Simulator, name: str, arg: str | None) -> Result:
     command = name.strip().lower()
-    words = (arg or "").split()
+    words = setvar_words(arg) if command == "uuid_setvar" else (arg or "").split()
     if command == "originate":
         return sim.originator.originate(arg) if arg and arg.strip() else Result(USAGE)
     if command == "expand":
@@ -102,7 +102,7 @@ def _setvar(sim: Simulator, words: list[str]) -> str | None:
         channel = _channel(sim, words[0])
         if channel is None:
             return "-ERR No such channel!\n"
-        channel.variables.set(words[1], " ".join(words[2:]))
+        channel.variables.set(words[1], words[2] if len(words) > 2 else "")
         return "+OK\n"
     return None
 

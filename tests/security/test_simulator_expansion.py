@@ -187,6 +187,9 @@ def test_a_stored_value_runs_when_a_later_argument_references_it(
         esl.start()
         assert esl.api(f"uuid_setvar {esl.uuid} x1 {stored}") == "+OK\n"
         assert esl.api(f"uuid_getvar {esl.uuid} x1") == stored
+        # The value is the rest of the line after switch_separate_string's cleanup.
+        assert esl.api(f"uuid_setvar {esl.uuid} note 'two  blanks' kept") == "+OK\n"
+        assert esl.api(f"uuid_getvar {esl.uuid} note") == "two  blanks kept"
         assert sim.expansions_run == []  # storing it ran nothing
         esl.execute("log", "INFO value is ${x1}")
         esl.hangup()
