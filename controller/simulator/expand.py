@@ -177,6 +177,7 @@ class Scope:
         self.application = application
         self.outcome = outcome
         self.text = ""  # the top-level text, for the record
+        self.last_source = ""  # where the latest lookup found its value
         self.budget = EXPANSION_BUDGET
 
     @property
@@ -203,7 +204,12 @@ class Scope:
     def _found(self, name: str, value: str | None, source: str) -> str | None:
         record = VariableReference(name, self.uuid, self.application, source if value else "unset")
         self.sim.expansion.add_reference(record)
+        self.last_source = source
         return value
+
+    def expands_value(self) -> bool:
+        """Whether the value just found is expanded again: always, on a channel."""
+        return True
 
     def api(self, name: str, args: str) -> str | None:
         """switch_api_execute, never run: record it, warn, answer with a stand-in (None: the
@@ -225,7 +231,11 @@ class Scope:
 class EventScope(Scope):
     """switch_event_expand_headers_check on an event carrying the channel's data (the `expand`
     API): `${name}` is the event header `name` (Unique-ID, Caller-Caller-ID-Name,
-    variable_<name>, ...), else the global variable; `$${name}` is the global only."""
+    variable_<name>, ...), else the global variable; `$${name}` is the global only. Only a
+    global's value is expanded again (the C code's recursion sits in that branch)."""
+
+    def expands_value(self) -> bool:
+        return self.last_source == "global"
 
     def lookup(self, name: str, index: int, *, global_only: bool = False) -> str | None:
         value, source = None, "global"
@@ -453,7 +463,8 @@ def _variable_reference(name: str, scope: Scope, recur: int, global_only: bool) 
     value = scope.lookup(name, index, global_only=global_only)
     if value is None:
         return ""
-    value = _expand(value, scope, recur + 1)
+    if scope.expands_value():
+        value = _expand(value, scope, recur + 1)
     if offset >= 0:
         value = "" if offset > len(value) else value[offset:]
     elif -offset <= len(value):

@@ -322,6 +322,9 @@ def test_the_expand_api_expands_its_arguments_against_the_channels_event(sim: Si
             "-USAGE: <uuid> <var>\n"  # ${flow_id} is no header: the var name expands to ""
         )
         assert esl.api(f"expand uuid:{esl.uuid} uuid_exists ${{system id}}") == "false"
+        # A header's value is not expanded again (only a global's is): nothing runs.
+        assert esl.api(f"uuid_setvar {esl.uuid} stored ${{system uname}}") == "+OK\n"
+        assert esl.api(f"expand uuid:{esl.uuid} uuid_exists ${{variable_stored}}") == "false"
         assert esl.api("expand") == "-ERR, no input\n"
         esl.hangup()
 
@@ -330,6 +333,7 @@ def test_the_expand_api_expands_its_arguments_against_the_channels_event(sim: Si
         ("Unique-ID", "event", "expand api"),
         ("Unique-ID", "event", "expand api"),
         ("flow_id", "unset", "expand api"),
+        ("variable_stored", "event", "expand api"),
     ]
     assert [(r.api, r.args, r.application) for r in sim.expansions_run] == [
         ("system", "id", "expand api")
