@@ -45,13 +45,14 @@ def answer(session: Session, arg: str) -> None:
     channel.variables.set("endpoint_disposition", "ANSWER")
 
 
-def _assign(session: Session, text: str, *, expand_value: bool) -> None:
-    """mod_dptools base_set (`expand_value`) or export: `name=value` (or `name,value`),
-    stored without var_check. base_set expands the value once more, after the core expanded
-    the whole argument: a `\\${...}` that the first pass left as `${...}` runs here."""
-    separator = "=" if "=" in text else ","
+def _assign(session: Session, text: str, *, base_set: bool) -> None:
+    """mod_dptools base_set (set, multiset: `name=value` or else `name,value`, the value
+    expanded once more after the core expanded the whole argument, so a `\\${...}` the first
+    pass left as `${...}` runs here) or export_function (`name=value` only, not expanded
+    again). Both store without var_check."""
+    separator = "," if base_set and "=" not in text else "="
     name, _, value = text.partition(separator)
-    if value and expand_value:
+    if value and base_set:
         application = session.channel.variables.get("current_application") or "set"
         value = session.expand(value, f"{application} value")
     if name:
@@ -59,13 +60,12 @@ def _assign(session: Session, text: str, *, expand_value: bool) -> None:
 
 
 def set_variable(session: Session, arg: str) -> None:
-    _assign(session, arg, expand_value=True)
+    _assign(session, arg, base_set=True)
 
 
 def export(session: Session, arg: str) -> None:
-    """set, and remember the name in export_vars (copied to channels this one creates). Its
-    value is not expanded again (export_function hands it to switch_channel_export_variable)."""
-    _assign(session, arg, expand_value=False)
+    """set, and remember the name in export_vars (copied to channels this one creates)."""
+    _assign(session, arg, base_set=False)
     name = arg.partition("=")[0]
     exported = session.channel.variables.get("export_vars") or ""
     names = [n for n in exported.split(",") if n]
@@ -82,7 +82,7 @@ def multiset(session: Session, arg: str) -> None:
     """multiset a=1 b=2, or `^^<delimiter>a=1<delimiter>b=2`: switch_split (quotes group,
     escapes), then base_set on each part."""
     for part in separate(arg, " ", 256):
-        _assign(session, part, expand_value=True)
+        _assign(session, part, base_set=True)
 
 
 def flush_dtmf(session: Session, arg: str) -> None:

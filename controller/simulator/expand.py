@@ -44,7 +44,7 @@ FreeSWITCH has no bound on the work (`x=${x}${x}` doubles at each of 100 levels)
 simulator gives up after EXPANSION_BUDGET references: that text is then left as it was
 (counted in ExpansionRecord.overflows, logged).
 
-For tests (the hypothesis fuzz in tests/security uses this):
+For tests (the hypothesis fuzz in tests/security, for one):
 
     from controller.simulator.expand import assert_nothing_expanded
     assert_nothing_expanded(sim)  # no API ran, no variable was referenced
