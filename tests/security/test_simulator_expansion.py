@@ -354,3 +354,33 @@ def test_an_unquoted_reference_in_originate_variables_breaks_the_dial_string(
     assert result == "-ERR DESTINATION_OUT_OF_ORDER\n"
     assert _inbound_api(address, "show channels count") == "\n0 total.\n"
     assert_nothing_expanded(sim)
+
+
+def test_multiset_expands_each_value_again_like_set(sim: Simulator) -> None:
+    """multiset_function hands each part to base_set, which expands its value once more."""
+
+    def script(esl: RawEsl) -> None:
+        esl.start()
+        esl.execute("multiset", "^^|a=\\${system id}|b=plain")
+        esl.hangup()
+
+    outcome = one_call(sim, script)
+    assert [(r.api, r.args, r.application) for r in sim.expansions_run] == [
+        ("system", "id", "multiset value")
+    ]
+    assert outcome.variables.get("b") == "plain"
+
+
+def test_origination_nested_vars_lets_a_reference_be_stored(sim: Simulator) -> None:
+    """switch_ivr_originate: origination_nested_vars=true turns check_vars off; the value is
+    then stored literally (and runs when something references it)."""
+    address = sim.start_inbound()
+    sim.add_callee(None, "answer")
+    result = _inbound_api(
+        address,
+        "originate {origination_nested_vars=true,myv='${system id}'}loopback/0600000001 &park()",
+    )
+    uuid = result.split()[1]
+    assert _inbound_api(address, f"uuid_getvar {uuid} myv") == "${system id}"
+    assert _inbound_api(address, f"uuid_kill {uuid}") == "+OK\n"
+    assert_nothing_expanded(sim)
