@@ -20,9 +20,10 @@ runs `api`/`bgapi`, and the calls it originates ring a callee and connect to its
 Modules: simulator (Simulator, SimulatedCall), caller (caller scripts), clock (simulated
 and real time), outbound + commands + subscription (the socket), session (the channel's
 thread: queue, nesting, hangup), apps, media, collect, recording (applications), events and
-channel_state (header blocks), apicmds (`api`), outcome (what a call did); inbound (the event
-socket), inbound_api (api over every channel), originate + dialstring + legs (originate),
-callee (who answers).
+channel_state (header blocks), apicmds (`api`), expand (FreeSWITCH's `${...}` expansion and
+the API calls it would have run: Simulator.expansions_run), outcome (what a call did);
+inbound (the event socket), inbound_api (api over every channel), originate + dialstring +
+legs (originate), callee (who answers).
 """
 
 from controller.simulator.callee import Callee

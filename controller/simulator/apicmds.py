@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from controller.hangup_causes import HANGUP_CAUSES
+from controller.simulator.dialstring import separate
 
 if TYPE_CHECKING:
     from controller.simulator.simulator import SimulatedCall, Simulator
@@ -20,12 +21,19 @@ VERSION = "FreeSWITCH Version 1.11.3-dev (callflow simulator)"
 
 def run_api(sim: Simulator, name: str, arg: str | None) -> str:
     name = name.strip()
-    words = (arg or "").split()
+    words = setvar_words(arg) if name.lower() == "uuid_setvar" else (arg or "").split()
     handler = _HANDLERS.get(name.lower())
     if handler is None:
         return f"-ERR {name} Command not found!\n"
     call = sim.calls.get(words[0]) if words else None
     return handler(sim, call, words)
+
+
+def setvar_words(arg: str | None) -> list[str]:
+    """uuid_setvar splits its argument in at most 3 (switch_separate_string: quotes group,
+    escapes unescape): the value is the rest of the line, stored as it is (FINDINGS.md: a
+    `${system ...}` value is stored literally, nothing runs)."""
+    return separate(arg, " ", 3) if arg and arg.strip() else []
 
 
 def _exists(sim: Simulator, call: SimulatedCall | None, words: list[str]) -> str:
@@ -64,7 +72,7 @@ def _setvar(sim: Simulator, call: SimulatedCall | None, words: list[str]) -> str
         return "-USAGE: <uuid> <var> [value]\n"
     if call is None:
         return "-ERR No such channel!\n"
-    call.channel.variables.set(words[1], " ".join(words[2:]))
+    call.channel.variables.set(words[1], words[2] if len(words) > 2 else "")
     return "+OK\n"
 
 
@@ -81,6 +89,10 @@ def _status(sim: Simulator, call: SimulatedCall | None, words: list[str]) -> str
 
 def _version(sim: Simulator, call: SimulatedCall | None, words: list[str]) -> str:
     return VERSION + "\n"
+
+
+def _hostname(sim: Simulator, call: SimulatedCall | None, words: list[str]) -> str:
+    return sim.events.hostname  # switch_core_get_hostname, no newline
 
 
 def _hupall(sim: Simulator, call: SimulatedCall | None, words: list[str]) -> str:
@@ -127,6 +139,7 @@ _HANDLERS = {
     "uuid_setvar": _setvar,
     "status": _status,
     "version": _version,
+    "hostname": _hostname,
     "hupall": _hupall,
     "show": _show,
 }

@@ -20,6 +20,7 @@ from controller.simulator.detect import (
     voice_amd,
     wait_for_silence,
 )
+from controller.simulator.dialstring import separate
 from controller.simulator.media import playback, sleep
 from controller.simulator.recording import record, record_session, stop_record_session
 
@@ -44,19 +45,27 @@ def answer(session: Session, arg: str) -> None:
     channel.variables.set("endpoint_disposition", "ANSWER")
 
 
-def _assign(session: Session, text: str) -> None:
-    name, _, value = text.partition("=")
+def _assign(session: Session, text: str, *, base_set: bool) -> None:
+    """mod_dptools base_set (set, multiset: `name=value` or else `name,value`, the value
+    expanded once more after the core expanded the whole argument, so a `\\${...}` the first
+    pass left as `${...}` runs here) or export_function (`name=value` only, not expanded
+    again). Both store without var_check."""
+    separator = "," if base_set and "=" not in text else "="
+    name, _, value = text.partition(separator)
+    if value and base_set:
+        application = session.channel.variables.get("current_application") or "set"
+        value = session.expand(value, f"{application} value")
     if name:
         session.channel.variables.set(name, value)  # `x=` (empty) unsets x
 
 
 def set_variable(session: Session, arg: str) -> None:
-    _assign(session, arg)
+    _assign(session, arg, base_set=True)
 
 
 def export(session: Session, arg: str) -> None:
     """set, and remember the name in export_vars (copied to channels this one creates)."""
-    _assign(session, arg)
+    _assign(session, arg, base_set=False)
     name = arg.partition("=")[0]
     exported = session.channel.variables.get("export_vars") or ""
     names = [n for n in exported.split(",") if n]
@@ -70,10 +79,10 @@ def unset(session: Session, arg: str) -> None:
 
 
 def multiset(session: Session, arg: str) -> None:
-    """multiset a=1 b=2, or `^^<delimiter>a=1<delimiter>b=2`."""
-    custom = arg.startswith("^^") and len(arg) > 2
-    for part in arg[3:].split(arg[2]) if custom else arg.split():
-        _assign(session, part)
+    """multiset a=1 b=2, or `^^<delimiter>a=1<delimiter>b=2`: switch_split (quotes group,
+    escapes), then base_set on each part."""
+    for part in separate(arg, " ", 256):
+        _assign(session, part, base_set=True)
 
 
 def flush_dtmf(session: Session, arg: str) -> None:

@@ -32,6 +32,7 @@ USAGE = (
     "-USAGE: <call url> <exten>|&<application_name>(<app_args>) [<dialplan>] [<context>] "
     "[<cid_name>] [<cid_num>] [<timeout_sec>]\n"
 )
+PARSE_ERROR = "-ERR DESTINATION_OUT_OF_ORDER\n"
 _UNESCAPE = {"n": "\n", "r": "\r", "t": "\t", "s": " "}
 
 
@@ -181,7 +182,8 @@ class Originate:
 
 
 def parse_originate(arg: str | None) -> Originate | str:
-    """The parsed command, or the text FreeSWITCH answers (the usage) when it cannot run."""
+    """The parsed command, or the text FreeSWITCH answers when it cannot run (the usage, or
+    PARSE_ERROR for an unclosed `{` or `[`)."""
     if not arg or not arg.strip():
         return USAGE
     argv = separate(arg, " ", 10)
@@ -200,6 +202,11 @@ def parse_originate(arg: str | None) -> Originate | str:
     result.variables, url = brackets(url, "{", "}")
     url = first_endpoint(url)
     result.leg_variables, url = brackets(url, "[", "]")
+    if url[:1] in ("{", "["):
+        # switch_event_create_brackets found no closing bracket: "Parse Error!", and the
+        # originate fails before any channel exists (FINDINGS.md: an unquoted
+        # `{v=${system ...}}` is cut at its blank).
+        return PARSE_ERROR
     result.endpoint = url
     if exten.startswith("&") and len(exten) > 1:
         name = exten[1:].split(")", 1)[0]

@@ -8,6 +8,7 @@ inbound-auth-api.txt and originate-*.txt:
 - `hupall [cause] [var value]` -> `+OK hangup all channels with cause MANAGER_REQUEST`.
 - `show channels [count|as json]`, `show calls [count|as json]` (nothing is ever bridged here,
   so calls are always `0 total.`).
+- `expand [uuid:<uuid> ]<command> <args>` (expand.py: the only api whose text is expanded).
 - `status` counts every channel; `fsctl sps [N]` reads or sets the sessions-per-second limit
   (unlimited reads as 1000, the recordings' setting); `global_getvar sound_prefix`.
 """
@@ -19,9 +20,10 @@ import time
 from typing import TYPE_CHECKING
 
 from controller.hangup_causes import HANGUP_CAUSES
-from controller.simulator.apicmds import VERSION, run_api
+from controller.simulator.apicmds import VERSION, run_api, setvar_words
 from controller.simulator.channel_state import ChannelState
 from controller.simulator.dialstring import USAGE
+from controller.simulator.expand import expand_api
 from controller.simulator.originate import Result
 
 if TYPE_CHECKING:
@@ -62,9 +64,11 @@ def _cause(word: str | None, default: str) -> str:
 
 def inbound_api(sim: Simulator, name: str, arg: str | None) -> Result:
     command = name.strip().lower()
-    words = (arg or "").split()
+    words = setvar_words(arg) if command == "uuid_setvar" else (arg or "").split()
     if command == "originate":
         return sim.originator.originate(arg) if arg and arg.strip() else Result(USAGE)
+    if command == "expand":
+        return Result(expand_api(sim, arg))
     handler = _HANDLERS.get(command)
     if handler is not None:
         body = handler(sim, words)
@@ -98,7 +102,7 @@ def _setvar(sim: Simulator, words: list[str]) -> str | None:
         channel = _channel(sim, words[0])
         if channel is None:
             return "-ERR No such channel!\n"
-        channel.variables.set(words[1], " ".join(words[2:]))
+        channel.variables.set(words[1], words[2] if len(words) > 2 else "")
         return "+OK\n"
     return None
 
@@ -194,8 +198,7 @@ def _fsctl(sim: Simulator, words: list[str]) -> str | None:
 
 
 def _global_getvar(sim: Simulator, words: list[str]) -> str:
-    known = {"sound_prefix": sim.sounds_dir, "hostname": sim.events.hostname}
-    return known.get(words[0], "") if words else ""
+    return sim.global_variables.get(words[0], "") if words else ""
 
 
 _HANDLERS = {

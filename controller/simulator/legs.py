@@ -24,6 +24,7 @@ CHANNEL_CALLSTATE or CHANNEL_DESTROY before a socket takes the leg over). Once a
 
 from __future__ import annotations
 
+import logging
 import uuid as uuidlib
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -33,11 +34,15 @@ from gevent.event import Event
 from controller.simulator.callee import destination_number
 from controller.simulator.channel_state import ChannelState, Variables, caller_profile, stamp
 from controller.simulator.events import SimEvent
+from controller.simulator.expand import has_variable
+from controller.simulator.util import truthy
 
 if TYPE_CHECKING:
     from controller.simulator.clock import Clock
     from controller.simulator.dialstring import Originate
     from controller.simulator.simulator import SimulatedCall, Simulator
+
+log = logging.getLogger(__name__)
 
 CS_NEW, CS_INIT, CS_ROUTING, CS_EXECUTE, CS_CONSUME_MEDIA = 1, 2, 3, 4, 7
 CS_HANGUP, CS_REPORTING = 10, 11
@@ -256,15 +261,24 @@ def _profile(request: Originate) -> dict[str, str]:
 
 def _user_variables(request: Originate, *, legs_first: bool) -> list[tuple[str, str]]:
     """`[leg]` then `{call}` variables on the A leg, the other way round on a loopback B leg;
-    a name given in both keeps the first value."""
+    a name given in both keeps the first value. The values are not expanded; one holding
+    `${` is refused (switch_channel_set_variable_var_check with oglobals.check_vars, on
+    unless origination_nested_vars=true): FINDINGS.md read such a variable back `_undef_`."""
     first, second = request.leg_variables, request.variables
     if not legs_first:
         first, second = second, first
+    check = not (
+        truthy(request.variable("origination_nested_vars"))
+        or "origination_nested_vars=true" in request.arg.lower()
+    )
     seen: set[str] = set()
     items = []
     for name, value in [*first, *second]:
         if name not in seen:
             seen.add(name)
+            if check and has_variable(value):
+                log.warning("originate: %s not set, its value holds ${ (var_check)", name)
+                continue
             items.append((name, value))
     return items
 

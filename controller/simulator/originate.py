@@ -48,6 +48,7 @@ from controller.hangup_causes import HANGUP_CAUSES
 from controller.simulator.callee import SIP_STATUS, Callee, CalleeBook, destination_number
 from controller.simulator.clock import Clock
 from controller.simulator.dialstring import Originate, parse_originate, socket_target
+from controller.simulator.expand import Scope, expand
 from controller.simulator.legs import (
     CS_CONSUME_MEDIA,
     CS_EXECUTE,
@@ -241,6 +242,10 @@ class Attempt:
     def _start_application(self) -> Result:
         request, a = self.request, self.a
         self.result = f"+OK {a.uuid}\n"
+        if request.app is not None:
+            # The A leg runs `&app(arg)` through switch_core_session_exec: arg is expanded.
+            scope = Scope(self.sim, a.channel, request.app)
+            request.app_arg = expand(request.app_arg, scope)
         if request.app is not None and request.app.lower() == "socket":
             return self._socket()
         if request.app is not None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from controller.simulator.expand import ApiRun
+
 
 @dataclass
 class AppRun:
@@ -44,6 +46,7 @@ class CallOutcome:
     variables: dict[str, str] = field(default_factory=dict)  # final channel variables
     digits_dialed: str = ""
     recordings: list[str] = field(default_factory=list)
+    expansions_run: list[ApiRun] = field(default_factory=list)  # API calls expansions made
     started_at: float = 0.0
     ended_at: float | None = None  # hangup time (call clock)
 

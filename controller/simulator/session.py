@@ -18,7 +18,6 @@ switch_ivr_park and switch_ivr_parse_event; FINDINGS.md "Command execution"):
 
 from __future__ import annotations
 
-import re
 import uuid as uuidlib
 from collections import deque
 from collections.abc import Callable
@@ -30,6 +29,7 @@ from controller.esl.protocol import Frame
 from controller.hangup_causes import HANGUP_CAUSES
 from controller.simulator.apps import APPLICATIONS
 from controller.simulator.channel_state import CALL_STATE_NUMBERS, CS_HANGUP, CS_REPORTING
+from controller.simulator.expand import Scope, expand
 from controller.simulator.outcome import AppRun
 from controller.simulator.recording import stop_session_recordings
 from controller.simulator.util import DtmfHandler, atoi, truthy
@@ -39,7 +39,6 @@ if TYPE_CHECKING:
 
 
 FRAME_SECONDS = 0.02
-_EXPAND = re.compile(r"\$\{([^{}]+)\}")
 
 
 def _drop(digit: str) -> bool:
@@ -203,10 +202,11 @@ class Session:
             return False
         app_name, function = found
         variables = self.channel.variables
-        expanded = _EXPAND.sub(lambda m: variables.get(m.group(1)) or "", arg)
-        # switch_core_session_exec takes the sendmsg's Event-UUID from app_uuid, or makes one.
+        # switch_core_session_exec takes the sendmsg's Event-UUID from app_uuid, or makes one,
+        # and only then expands the argument (an unknown application's never is).
         app_uuid = variables.get("app_uuid") or str(uuidlib.uuid4())
         variables.delete("app_uuid")
+        expanded = self.expand(arg, app_name)
         data = [("Application-Data", expanded)] if expanded else []
         variables.delete("current_application_response")
         variables.set("current_application", app_name)
@@ -239,6 +239,11 @@ class Session:
             ],
         )
         return True
+
+    def expand(self, text: str, application: str) -> str:
+        """switch_channel_expand_variables on this channel (expand.py): what FreeSWITCH does
+        to an application's argument, and mod_dptools again to a `set` value."""
+        return expand(text, Scope(self.call.sim, self.channel, application, self.call.outcome))
 
     # -- media time -----------------------------------------------------------------------
 

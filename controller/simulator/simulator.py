@@ -28,6 +28,12 @@ from controller.simulator.caller import CallerScript, CallerTimeline
 from controller.simulator.channel_state import ChannelState
 from controller.simulator.clock import MODES, Clock
 from controller.simulator.events import EventFactory, SimEvent
+from controller.simulator.expand import (
+    ApiRun,
+    ExpansionRecord,
+    VariableReference,
+    default_globals,
+)
 from controller.simulator.inbound import InboundServer
 from controller.simulator.inbound_api import inbound_api
 from controller.simulator.originate import Originator
@@ -247,6 +253,9 @@ class Simulator:
         self.start_time = start_time
         self.record_frames = record_frames
         self.events = EventFactory(hostname)
+        # What `$${name}` and the last step of `${name}` find (global_getvar shows them).
+        self.global_variables = default_globals(hostname, sounds_dir)
+        self.expansion = ExpansionRecord()  # every reference and API call expansions made
         self.session_ids = itertools.count(1)
         self.calls: dict[str, SimulatedCall] = {}
         self.group = Group()
@@ -254,6 +263,16 @@ class Simulator:
         self._closed = False
         self.originator = Originator(self, sessions_per_second)
         self.inbound: InboundServer | None = None
+
+    @property
+    def expansions_run(self) -> list[ApiRun]:
+        """Every API call FreeSWITCH would have run while expanding ${...} (none ran)."""
+        return self.expansion.expansions_run
+
+    @property
+    def references_expanded(self) -> list[VariableReference]:
+        """Every ${name} an expansion looked up (see expand.assert_nothing_expanded)."""
+        return self.expansion.references_expanded
 
     def spawn(self, function: Callable[..., Any], *args: Any) -> gevent.Greenlet:
         return self.group.spawn(function, *args)
