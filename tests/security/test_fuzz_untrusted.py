@@ -2,8 +2,9 @@
 template of a flow (tests/fixtures/security/every-template.yaml) and through the dialer.
 
 Two properties, checked for every example over real sockets against the simulator:
-- nothing FreeSWITCH would expand reached it: no application argument names a variable, and no
-  value an application stored holds a `$`;
+- nothing FreeSWITCH would expand reached it: the simulator, which expands every application
+  argument as FreeSWITCH does, ran no API and referenced no variable from an expansion
+  (`assert_nothing_expanded`), and no value an application stored holds a `$`;
 - the call wrote its record.
 
 `make test` runs a bounded number of examples (profile "ci"); `make fuzz` runs the "deep"
@@ -26,6 +27,7 @@ from support.harness import REPO, Harness, build_harness, close_harness
 from controller.dialer import DialRequest, originate_command
 from controller.esl.expansion import names_a_variable
 from controller.exceptions import NodeError
+from controller.simulator.expand import assert_nothing_expanded
 
 FLOW = REPO / "tests" / "fixtures" / "security" / "every-template.yaml"
 
@@ -112,6 +114,7 @@ def test_arbitrary_text_is_never_expanded_and_every_call_is_recorded(
     record = fuzz_harness.record_of(sim_call, timeout=20)
     assert record.endedAt and record.result, record
     assert _expandable(sim_call) == []
+    assert_nothing_expanded(fuzz_harness.simulator)
 
 
 @settings(deadline=None)

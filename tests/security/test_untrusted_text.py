@@ -14,7 +14,10 @@ import pytest
 from support.flows import one_node_flow, problems_of
 from support.harness import Harness, add_flow, single_node_flow
 
+from controller.esl import apps, protocol
 from controller.flows.loader import load_flow_file
+from controller.nodes import set_variable
+from controller.simulator.expand import assert_nothing_expanded
 
 HOSTILE = [
     "${system touch /tmp/callflow-pwned}",
@@ -28,8 +31,10 @@ HOSTILE = [
 
 def sent_to_freeswitch(sim_call: Any) -> list[str]:
     """Every application argument the simulator ran for the call, and every value an
-    application set on its channel."""
+    application set on its channel; fails if the simulator (expanding every argument as
+    FreeSWITCH does) ran an API or referenced a variable."""
     outcome = sim_call.wait(timeout=10)
+    assert outcome.expansions_run == []
     texts = [run.arg for run in outcome.apps]
     texts += [f"{k}={v}" for run in outcome.apps for k, v in run.variables.items()]
     return texts
@@ -97,6 +102,7 @@ def test_a_hostile_caller_runs_through_the_shipped_ivr_with_nothing_sent(
     record = harness.record_of(sim_call)
     assert record.endedAt
     assert not any("${" in text for text in sent_to_freeswitch(sim_call))
+    assert_nothing_expanded(harness.simulator)
 
 
 def test_a_flow_exporting_to_a_name_freeswitch_runs_is_refused_at_load(tmp_path: Path) -> None:
@@ -157,3 +163,23 @@ def test_a_dial_cannot_set_a_variable_freeswitch_runs() -> None:
         ("error", "reserved-variable", "/graph/nodes/0/config/variables/api_on_answer"),
         ("error", "reserved-variable", "/graph/nodes/0/config/variables/execute_on_answer"),
     ]
+
+
+def test_without_the_checks_the_simulator_records_what_freeswitch_would_have_run(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The regression these tests exist for: with callflow's checks taken away, the same call
+    # makes the simulator (expanding as FreeSWITCH does) record the shell command it would run.
+    def unchecked(text: str, _what: str) -> str:
+        return text
+
+    for module in (apps, set_variable):
+        monkeypatch.setattr(module, "check_channel_value", unchecked)
+    monkeypatch.setattr(protocol, "refuse_variables", unchecked)
+    add_flow(harness, "case", export_flow("{{contact.firstName}}"))
+    sim_call = harness.place("case", contact={"firstName": "${system touch /tmp/pwned}"})
+    assert harness.record_of(sim_call).result == "onSuccess"
+    [run] = sim_call.wait(timeout=10).expansions_run
+    assert (run.api, run.args, run.application) == ("system", "touch /tmp/pwned", "set")
+    with pytest.raises(AssertionError, match="API 'system'"):
+        assert_nothing_expanded(harness.simulator)
