@@ -12,7 +12,7 @@ from pathlib import Path
 import gevent
 import pytest
 
-from controller import metrics
+from controller import metrics, records
 from controller.records import (
     MAX_RECORD_BYTES,
     MAX_TEXT,
@@ -282,3 +282,26 @@ def test_a_short_write_is_cut_back_and_written_whole_later(tmp_path: Path) -> No
     assert report["size"] == 2 * report["record"]  # the part of c2 that fit was cut back off
     assert report["left"] == 0
     assert _ids(path) == ["c0", "c1", "c2", "c3"]
+
+
+@needs_dev_full
+def test_a_long_queue_is_written_in_turns_the_calls_can_run_between(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(records, "BATCH_BYTES", 1)  # one record per write()
+    monkeypatch.setattr(records, "DRAIN_BYTES", 1)  # one write() per turn
+    link = tmp_path / "calls.jsonl"
+    link.symlink_to(DEV_FULL)
+    writer = RecordWriter(link, retry_seconds=60)  # a refused file would wait a minute
+    for number in range(3):
+        writer.write(CallRecord(callId=f"c{number}"))
+    link.unlink()
+    assert not writer.write(CallRecord(callId="c3"))  # c0 is written; c3 waits behind c1, c2
+    assert _ids(link) == ["c0"]
+    assert writer.flush_pending(budget=1) == 2
+    deadline = time.monotonic() + 10
+    while not writer.ready:  # the next turns come at once, not after retry_seconds
+        assert time.monotonic() < deadline, "the rest of the queue was not written"
+        gevent.sleep(0.01)
+    assert _ids(link) == ["c0", "c1", "c2", "c3"]
+    writer.close()
