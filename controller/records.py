@@ -313,8 +313,10 @@ class RecordWriter:
     def write(self, record: CallRecord) -> bool:
         """Append the record; True once it is in the file, False when it waits (or, past
         the queue's bound, was dropped)."""
-        flow = record.flowId if record.flowVersion else "none"  # a served flow, not any text
-        metrics.child(metrics.CALLS, flow or "none", record.result or "none").inc()
+        # A flow the controller has, not whatever name a call asked for (no_flow): labels
+        # stay bounded, and a byte that is not UTF-8 cannot break /metrics.
+        flow = "none" if record.result == "no_flow" or not record.flowId else record.flowId
+        metrics.child(metrics.CALLS, safe_text(flow), record.result or "none").inc()
         try:
             line = encode_record(record)
         except Exception as exc:  # a bug in encoding must not cost the call its record
