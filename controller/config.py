@@ -38,6 +38,7 @@ class Settings:
     audio: Path = Path("audio")
     recordings: Path = Path("recordings")
     records: Path = Path("records/calls.jsonl")
+    records_queue: int = 10_000  # records kept in memory while the file refuses them
     listen: str = "127.0.0.1:8084"
     max_calls: int = 500
     linger_seconds: int = 5
@@ -172,6 +173,8 @@ def _check(settings: Settings) -> None:
             f"instance_name: {settings.instance_name!r} must be 1-64 letters, digits, '.', "
             "'_' or '-'"
         )
+    if not 1 <= settings.records_queue <= 1_000_000:
+        raise ConfigError("records_queue must be between 1 and 1000000 (records)")
     if settings.api_max_body < 1:
         raise ConfigError("api_max_body must be at least 1 (bytes)")
     if settings.log_format not in ("text", "json"):

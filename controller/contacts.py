@@ -38,6 +38,9 @@ def contact_from_channel(raw: str | None) -> dict[str, Any] | None:
     except ValueError as exc:
         log.warning("callflow_contact is not JSON (%s); ignored", exc)
         return None
+    except RecursionError:  # thousands of nested brackets: json gives up, the call goes on
+        log.warning("callflow_contact is nested too deeply; ignored")
+        return None
     if not _plain_keys(data):
         log.warning("callflow_contact must be a JSON object with plain keys; ignored")
         return None

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import IO, Any, ParamSpec, TypeVar
 
+from controller.escapes import safe_json, safe_text
+
 FIELDS = ("call_uuid", "flow", "node")
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s%(call)s: %(message)s"
 
@@ -124,6 +126,11 @@ class TextFormatter(logging.Formatter):
         record.call = _call_label(record)
         return super().formatMessage(record)
 
+    def format(self, record: logging.LogRecord) -> str:
+        # A byte that is not UTF-8 in a channel variable shows as \xff (controller.escapes):
+        # a log file opened strictly would refuse the whole line.
+        return safe_text(super().format(record))
+
 
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: time (UTC), level, logger, message, the call's fields."""
@@ -141,7 +148,7 @@ class JsonFormatter(logging.Formatter):
                 data[name] = value
         if record.exc_info:
             data["exception"] = self.formatException(record.exc_info)
-        return json.dumps(data, ensure_ascii=False, default=str)
+        return safe_json(json.dumps(data, ensure_ascii=False, default=str))
 
 
 def make_handler(log_format: str, stream: IO[str] | None = None) -> logging.Handler:

@@ -27,9 +27,20 @@ CALLS = Counter(
 RECORDS_WRITTEN = Counter(
     "callflow_records_written_total", "Call records written to the records file.", registry=REGISTRY
 )
-RECORDS_FAILED = Counter(
-    "callflow_records_failed_total",
-    "Call records the file refused (logged instead).",
+RECORDS_PENDING = Gauge(
+    "callflow_records_pending",
+    "Call records waiting in memory because the records file refuses them (disk full, I/O "
+    "errors); /readyz is not ready meanwhile.",
+    registry=REGISTRY,
+)
+RECORD_WRITE_FAILURES = Counter(
+    "callflow_record_write_failures_total",
+    "Attempts to append to the records file that failed (the records wait in memory).",
+    registry=REGISTRY,
+)
+RECORDS_DROPPED = Counter(
+    "callflow_records_dropped_total",
+    "Call records lost: the file refused them and the in-memory queue was full.",
     registry=REGISTRY,
 )
 NODES = Counter(

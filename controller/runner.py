@@ -50,8 +50,10 @@ class Controller:
     calls: RecentCalls = field(default_factory=RecentCalls)  # recent records, for the API
 
     def readiness(self) -> dict[str, bool]:
-        """/readyz: flows loaded, and FreeSWITCH's event socket up when one is configured."""
+        """/readyz: flows loaded, every record in the records file (none waiting in memory),
+        and FreeSWITCH's event socket up when one is configured."""
         checks = {"flows": any(self.flows.get(f) for f in self.flows.flow_ids)}
+        checks["records"] = self.records.ready
         if self.esl is not None:
             checks["event_socket"] = self.esl.connected
         return checks
@@ -109,7 +111,7 @@ def build(settings: Settings, **server_options: object) -> Controller:
         default_flow=settings.default_flow,
     )
     flows.load_all()
-    records = RecordWriter(settings.records)
+    records = RecordWriter(settings.records, queue_limit=settings.records_queue)
     server = CallServer(settings, flows, records, **server_options)  # type: ignore[arg-type]
     controller = Controller(settings, flows, records, server)
     if settings.programs_db:

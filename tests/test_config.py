@@ -42,6 +42,7 @@ def test_precedence_file_then_environment_then_command_line(tmp_path: Path) -> N
         ({"CALLFLOW_AUDIO": "/srv/my audio"}, "must not contain spaces"),
         ({"CALLFLOW_LOG_FORMAT": "xml"}, "log_format"),
         ({"CALLFLOW_LOG_LEVEL": "chatty"}, "log_level must be debug, info"),
+        ({"CALLFLOW_RECORDS_QUEUE": "0"}, "records_queue must be between 1 and 1000000"),
     ],
 )
 def test_bad_values_name_the_setting_and_its_origin(environ: dict, message: str) -> None:

@@ -163,3 +163,29 @@ def test_update_call_rejects_unknown_fields() -> None:
 
     with pytest.raises(TypeError):
         gevent.spawn(call).get(timeout=5)
+
+
+@pytest.mark.parametrize("log_format", ["json", "text"])
+def test_a_byte_that_is_not_utf8_is_logged_as_an_escape_on_a_strict_stream(
+    log_format: str,
+) -> None:
+    """A value from FreeSWITCH holding the byte 0xFF (surrogate-escaped) in a message or a
+    call field: the line is written, as valid UTF-8, on a stream that refuses surrogates."""
+    raw = io.BytesIO()
+    stream = io.TextIOWrapper(raw, encoding="utf-8", errors="strict", write_through=True)
+    handler = logs.make_handler(log_format, stream)
+    handler.handleError = lambda record: pytest.fail("the line was not written")  # type: ignore[method-assign]
+    logger = logging.getLogger("callflow.test-logs-bytes")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        logger.warning("destination %s", "12\udcff34", extra=logs.about_call("c\udcfe"))
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = True
+    line = raw.getvalue().decode("utf-8")
+    if log_format == "json":
+        data = json.loads(line)
+        assert (data["message"], data["call_uuid"]) == ("destination 12\\xff34", "c\\xfe")
+    else:
+        assert line.rstrip().endswith("[c\\xfe]: destination 12\\xff34")

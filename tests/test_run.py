@@ -124,6 +124,7 @@ def test_run_serves_a_call_from_the_simulator_and_stops_on_sigterm(tmp_path: Pat
         assert not_ready.value.code == 503
         assert json.loads(not_ready.value.read())["checks"] == {
             "flows": True,
+            "records": True,
             "event_socket": False,
         }
     finally:

@@ -9,7 +9,6 @@ that dials again after its first dial failed answers on the new dial's uuid).
 
 from __future__ import annotations
 
-import json
 import uuid as uuidlib
 from collections import OrderedDict
 from collections.abc import Callable
@@ -25,7 +24,7 @@ from controller.dialer import DialRequest, check_request, encode_state
 from controller.exceptions import NodeError
 from controller.flowstore import FlowStore
 from controller.outbound import OutboundCalls, UnknownFlow
-from controller.records import CallRecord, utc_now
+from controller.records import CallRecord, snapshot, utc_now
 
 if TYPE_CHECKING:
     from controller.esl.inbound import EventSocketClient
@@ -63,8 +62,9 @@ class RecentCalls:
         return on_record
 
     def add(self, record: CallRecord) -> None:
-        # A JSON snapshot, as written to the records file: later changes cannot leak in.
-        data = json.loads(json.dumps(record.as_dict(), default=str))
+        # A snapshot, as written to the records file (bounded, UTF-8): later changes cannot
+        # leak in.
+        data = snapshot(record)
         self._keep(self._records, record.callId, data)
 
     def placed(self, call_id: str, result: AsyncResult, flow_id: str) -> None:
@@ -89,9 +89,7 @@ class RecentCalls:
             record = placed.result.get()
             if record is None:
                 return {**answer, "status": "handed_off"}
-            data = self._records.get(record.callId) or json.loads(
-                json.dumps(record.as_dict(), default=str)
-            )
+            data = self._records.get(record.callId) or snapshot(record)
             return {**answer, "status": "finished", "record": data}
         data = self._records.get(call_id)
         if data is None:

@@ -275,7 +275,9 @@ def encode_command(line: str, headers: Headers | None = None, body: bytes | None
     if body:
         out.append(f"Content-Length: {len(body)}\n")
     out.append("\n")
-    data = "".join(out).encode("utf-8")
+    # A byte that came from FreeSWITCH as it was (a surrogate escape, see url_decode) goes
+    # back as that byte; strict UTF-8 would fail the command, and the call's node with it.
+    data = _raw("".join(out))
     return data + body if body else data
 
 
@@ -310,7 +312,7 @@ def frame_sendmsg_execute(
         if "\x00" in arg:
             raise ProtocolError("NUL in application argument")
         if _FORBIDDEN.search(arg) or arg[:1] == " ":
-            body = arg.encode("utf-8")
+            body = _raw(arg)
         else:
             headers.append(("execute-app-arg", arg))
     if event_lock:

@@ -22,6 +22,10 @@ import yaml
 MAX_BYTES = 2 * 1024 * 1024
 MAX_DEPTH = 64
 MAX_EXPANDED_NODES = 200_000
+# The text of every key and scalar, counted each time an alias repeats it: a document without
+# aliases stays under MAX_BYTES, so this leaves room to reuse anchors, not to multiply them
+# (one 1 MB anchor aliased 200 times made every call's record 200 MB).
+MAX_EXPANDED_BYTES = 2 * MAX_BYTES
 
 _BaseLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _MERGE_TAG = "tag:yaml.org,2002:merge"
@@ -73,6 +77,7 @@ class _Constructor:
         self.loader = loader
         self.lines: dict[str, int] = {}
         self.expanded = 0
+        self.expanded_bytes = 0
         self.merged: dict[int, dict[str, _Entry]] = {}  # id(mapping node) → its entries
         self.merging: set[int] = set()
 
@@ -91,6 +96,7 @@ class _Constructor:
         if node.tag not in (_YAML_TAG + "map", _YAML_TAG + "seq", *_SCALAR_TAGS, *_TEXT_TAGS):
             tag = node.tag.replace(_YAML_TAG, "!!")
             raise SourceError(f"unsupported YAML tag {tag!r}: a flow holds plain data", line)
+        self.count_text(node)
         if isinstance(node, yaml.MappingNode):
             return {
                 key: self.build(
@@ -113,6 +119,23 @@ class _Constructor:
         except ValueError:  # an integer of more than 4300 digits (sys.int_info)
             preview = str(node.value)[:20]
             raise SourceError(f"number {preview}... has too many digits", line) from None
+
+    def count_text(self, node: yaml.Node) -> None:
+        """Add the text this node contributes (a scalar's value, a mapping's keys)."""
+        if isinstance(node, yaml.ScalarNode):
+            texts: Any = (node.value,)
+        elif isinstance(node, yaml.MappingNode):
+            texts = self.entries(node)
+        else:
+            return
+        for text in texts:
+            self.expanded_bytes += len(text) if text.isascii() else len(text.encode("utf-8"))
+        if self.expanded_bytes > MAX_EXPANDED_BYTES:
+            raise SourceError(
+                f"document expands to more than {MAX_EXPANDED_BYTES // (1024 * 1024)} MiB of "
+                "text (aliases repeating a large anchor?)",
+                node.start_mark.line + 1,
+            )
 
     def entries(self, node: yaml.MappingNode) -> dict[str, _Entry]:
         """Key → (key node, value node), with `<<:` merge keys resolved as YAML defines them:

@@ -378,3 +378,18 @@ def test_read_document_picks_the_parser_by_suffix(tmp_path: Path) -> None:
     with pytest.raises(SourceError) as caught:
         read_document(path)
     assert caught.value.message.startswith("invalid JSON")
+
+
+def test_a_large_anchor_repeated_by_aliases_is_refused_by_its_expanded_text() -> None:
+    # 1 MB of text, named once and aliased 200 times: few values, but 200 MB written out
+    big = "x" * (1024 * 1024 - 100)
+    text = f'name: amp\nanchor: &big "{big}"\nitems:\n' + "  - *big\n" * 200
+    error = yaml_error(text)
+    assert error.message.startswith("document expands to more than 4 MiB of text")
+    assert error.line == 2
+
+
+def test_expanded_text_counts_keys_and_values_each_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(source, "MAX_EXPANDED_BYTES", 12)
+    parse_yaml("ab: &a {cd: ef}\ngh: *a\n")  # ab cd ef gh cd ef: 12 characters
+    assert "expands to more than" in yaml_error("ab: &a {cd: ef}\ngh: *a\ni: j\n").message
