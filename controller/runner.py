@@ -50,7 +50,9 @@ class Controller:
     calls: RecentCalls = field(default_factory=RecentCalls)  # recent records, for the API
 
     def readiness(self) -> dict[str, bool]:
-        """/readyz: flows loaded, and FreeSWITCH's event socket up when one is configured."""
+        """/readyz: flows loaded, and FreeSWITCH's event socket up when one is configured
+        (up: connected and not silent; a connection with nothing from FreeSWITCH for
+        esl_silence_timeout, or a command unanswered, is closed and counts as down)."""
         checks = {"flows": any(self.flows.get(f) for f in self.flows.flow_ids)}
         if self.esl is not None:
             checks["event_socket"] = self.esl.connected
@@ -118,7 +120,10 @@ def build(settings: Settings, **server_options: object) -> Controller:
     esl = _address(settings.esl)
     if esl is not None:
         controller.esl = EventSocketClient(
-            *esl, settings.esl_password, timeout=settings.command_timeout
+            *esl,
+            settings.esl_password,
+            timeout=settings.command_timeout,
+            silence_timeout=settings.esl_silence_timeout,
         )
         server.dialer = Dialer(controller.esl, socket_address=esl)  # replaced at start()
         controller.outbound = OutboundCalls(
