@@ -18,13 +18,15 @@ with an `origination_uuid` chosen here (the single quotes matter: unquoted, Free
 A dial given up on — no result in time, or the event socket lost or silent while it was being
 sent — must not come to life later: a FreeSWITCH that was stalled runs the originate when it
 continues. The dialler's record says it gave up; the uuid is remembered (bounded, for
-`ABANDONED_SECONDS`), and when the call shows up after all it is hung up with
-`LATE_DIAL_CAUSE` and gets no record of its own: its socket reaching this process (`late()`,
-asked by the server before it would resume the call), or the originate's late BACKGROUND_JOB
-`+OK <uuid>`, which FreeSWITCH sends to every event-socket client (so also to the connection
-made after the stalled one). A socket that reaches another callflow process is refused there
-once past the `callflow_dial_deadline` the originate carries (when its dialler has given up
-for sure); one that arrives sooner is killed by the dialler as its BACKGROUND_JOB comes in.
+`ABANDONED_SECONDS`), and the call is hung up with `LATE_DIAL_CAUSE`, with no record of its
+own, wherever it shows up first: a `uuid_kill` as soon as the event socket is back (it may be
+ringing by then), its socket reaching this process (`late()`, asked by the server before it
+would resume the call), or the originate's late BACKGROUND_JOB `+OK <uuid>`, which FreeSWITCH
+sends to every event-socket client (so also to the connection made after the stalled one).
+A socket that reaches another callflow process is refused there once past the
+`callflow_dial_deadline` the originate carries (its dialler has given up for sure by then);
+one that arrives sooner runs there, and the dialler kills it as its BACKGROUND_JOB comes in:
+that call then has a second record, from the other process (docs/operations.md).
 
 Nothing from a contact or a template reaches the originate string unchecked: numbers must be
 numbers, names and values are restricted to characters with no meaning to FreeSWITCH's
@@ -70,6 +72,7 @@ MAX_STATE_BYTES = 48 * 1024
 ABANDONED_SECONDS, ABANDONED_MAX = 3600.0, 10_000
 # How a call placed after its dial was given up is hung up: the originator cancelled it.
 LATE_DIAL_CAUSE = "ORIGINATOR_CANCEL"
+CANCEL_WAIT = 60.0  # how long a dial given up on waits for the event socket to cancel it
 # Controllers behind one FreeSWITCH may disagree on the time by this much.
 CLOCK_SKEW = 30.0
 
@@ -332,7 +335,7 @@ class Dialer:
     def _elsewhere(self, attempt: _Attempt, outcome: DialOutcome, *, answered: bool) -> None:
         if not answered:  # no result at all in time: stop it ringing, report an error
             outcome.cause = "NO_RESULT"
-            self._give_up(attempt.uuid, "no result from FreeSWITCH in time")
+            self._give_up(attempt.uuid, "no result from FreeSWITCH in time", cancel=False)
             with contextlib.suppress(ESLError):
                 self.client.bgapi(f"uuid_kill {attempt.uuid} {LATE_DIAL_CAUSE}")
             return
@@ -354,11 +357,35 @@ class Dialer:
 
     # -- dials given up on ------------------------------------------------------------------
 
-    def _give_up(self, uuid: str, why: str) -> None:
+    def _give_up(self, uuid: str, why: str, *, cancel: bool = True) -> None:
         log.warning("dial %s given up: %s; it is killed if FreeSWITCH places it later", uuid, why)
         self._abandoned[uuid] = (time.monotonic(), why)
         self._abandoned.move_to_end(uuid)
         self._expire()
+        if cancel:
+            gevent.spawn(logs.in_this_context(self._cancel_when_connected), uuid)
+
+    def _cancel_when_connected(self, uuid: str) -> None:
+        """Hang the call up as soon as the event socket is back: one FreeSWITCH placed
+        meanwhile is likely still ringing, and cancelling it then beats hanging up on the
+        person who answers. A uuid FreeSWITCH does not know yet stays watched."""
+        if not self.client.wait_connected(CANCEL_WAIT) or uuid not in self._abandoned:
+            return
+        try:
+            body = self.client.bgapi(f"uuid_kill {uuid} {LATE_DIAL_CAUSE}").get(
+                timeout=self.client.timeout
+            )
+        except (ESLError, gevent.Timeout):
+            return
+        if body.startswith("+OK") and self._abandoned.pop(uuid, None) is not None:
+            self.killed_late += 1
+            metrics.DIALS_LATE.labels("reconnect").inc()
+            log.warning(
+                "dial %s: FreeSWITCH had placed the call after it was given up on; "
+                "hung up (%s) once the event socket was back",
+                uuid,
+                LATE_DIAL_CAUSE,
+            )
 
     def _expire(self) -> None:
         oldest_kept = time.monotonic() - ABANDONED_SECONDS

@@ -116,8 +116,8 @@ ESL_GIVEN_UP = Counter(
 DIALS_LATE = Counter(
     "callflow_dials_late_killed_total",
     "Calls FreeSWITCH placed after the controller had given up on their dial, hung up on "
-    "sight, by where they were seen: socket (their socket reached a controller) or job (the "
-    "originate's late BACKGROUND_JOB).",
+    "sight, by where they were seen: reconnect (cancelled once the event socket was back), "
+    "socket (their socket reached a controller) or job (the originate's late BACKGROUND_JOB).",
     ["seen_by"],
     registry=REGISTRY,
 )

@@ -160,7 +160,7 @@ class InboundConnection:
             while not self.closed.is_set():
                 data = self.sock.recv(RECV_BYTES)
                 self.server.thawed.wait()
-                if not data:
+                if not data or self.closed.is_set():
                     break
                 for frame in reader.feed(data):
                     self.handle(frame)
