@@ -40,9 +40,9 @@ _GENERATED = re.compile(r"^(tone_stream|silence_stream)://[%(),;0-9]+$")
 def safe_path(path: str) -> str:
     """An absolute path (or a generated tone) usable as one argument token and one
     file_string member."""
-    if _GENERATED.match(path):
+    if _GENERATED.fullmatch(path):
         return path
-    if not PurePosixPath(path).is_absolute() or not _SAFE_TOKEN.match(path) or ".." in path:
+    if not PurePosixPath(path).is_absolute() or not _SAFE_TOKEN.fullmatch(path) or ".." in path:
         raise NodeError(f"unsafe path for FreeSWITCH: {path!r}")
     return path
 
@@ -67,7 +67,7 @@ def answer(channel: Channel, *, timeout: float) -> None:
 def set_variable(
     channel: Channel, *, name: str, value: str, export: bool = False, timeout: float
 ) -> None:
-    if not _VARIABLE.match(name):
+    if not _VARIABLE.fullmatch(name):
         raise NodeError(f"invalid channel variable name {name!r}")
     channel.execute("export" if export else "set", f"{name}={safe_value(value)}", timeout=timeout)
 
@@ -117,7 +117,7 @@ def play_and_get_digits(
     timeout: float,
 ) -> DigitsResult:
     """One attempt (tries=1): retries and their prompts are the dtmf node's business."""
-    if not _DIGITS.match(terminators) or not _SAFE_TOKEN.match(regex):
+    if not _DIGITS.fullmatch(terminators) or not _SAFE_TOKEN.fullmatch(regex):
         raise NodeError("terminators must be keys and the pattern must not contain spaces or !")
     variable = "callflow_digits_" + uuid.uuid4().hex[:12]
     # pagd needs a file in both places; 1 ms of silence stands for "nothing to play".
@@ -168,7 +168,7 @@ def record(
     """Record; why it stopped comes from FreeSWITCH's own variables, not from the length:
     `silence_hits_exhausted` (set afresh by every record run) and `playback_terminator_used`
     (left over from earlier playbacks, so it is cleared first, with the terminators set)."""
-    if not _DIGITS.match(terminators):
+    if not _DIGITS.fullmatch(terminators):
         raise NodeError("record terminators must be keys (0-9, *, #)")
     channel.execute(
         "multiset",
@@ -322,7 +322,7 @@ def voice_amd(channel: Channel, *, settings: dict[str, int], timeout: float) -> 
     """mod_amd's voice_amd with `name=value` overrides of amd.conf (ints). The result
     variables are cleared first: this runs once per call, so the extra round trip is cheap."""
     pairs = [f"{name}={_int(name, value, 1)}" for name, value in settings.items()]
-    if not all(_VARIABLE.match(name) for name in settings):
+    if not all(_VARIABLE.fullmatch(name) for name in settings):
         raise NodeError("voice_amd setting names are identifiers")
     channel.execute("multiset", "amd_result= amd_cause=", timeout=channel_timeout(channel))
     event, _ = _completed(channel, "voice_amd", " ".join(pairs), timeout)
@@ -336,7 +336,7 @@ def voice_amd(channel: Channel, *, settings: dict[str, int], timeout: float) -> 
 
 def module_exists(channel: Channel, *, name: str, timeout: float) -> bool | None:
     """Whether FreeSWITCH has module `name` loaded; None when it cannot say (no such api)."""
-    if not _VARIABLE.match(name):
+    if not _VARIABLE.fullmatch(name):
         raise NodeError(f"invalid module name {name!r}")
     try:
         answer = channel.api(f"module_exists {name}", timeout=timeout).strip()

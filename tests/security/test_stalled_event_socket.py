@@ -343,3 +343,17 @@ def test_the_dialer_refuses_a_trailing_newline_in_every_field(
     assert dialer.pending == 0
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert PHONE not in logged and "Amina" not in logged and "originate" not in logged
+
+
+def test_checks_of_what_reaches_freeswitch_or_a_path_match_the_whole_value() -> None:
+    from controller.esl.apps import safe_path  # noqa: PLC0415 (only this test)
+    from controller.speech.base import SpeechError  # noqa: PLC0415
+    from controller.speech.compose import language_module  # noqa: PLC0415
+
+    with pytest.raises(NodeError):
+        safe_path("/srv/audio/greeting.wav\n")
+    with pytest.raises(NodeError):
+        safe_path("tone_stream://%(100,0,440)\n")
+    with pytest.raises(SpeechError):
+        language_module("en\n")
+    assert safe_path("/srv/audio/greeting.wav") == "/srv/audio/greeting.wav"
