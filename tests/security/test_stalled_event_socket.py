@@ -357,3 +357,15 @@ def test_checks_of_what_reaches_freeswitch_or_a_path_match_the_whole_value() -> 
     with pytest.raises(SpeechError):
         language_module("en\n")
     assert safe_path("/srv/audio/greeting.wav") == "/srv/audio/greeting.wav"
+
+
+def test_the_silence_timeout_is_a_bounded_setting() -> None:
+    from controller.config import load_settings  # noqa: PLC0415 (only this test)
+    from controller.exceptions import ConfigError  # noqa: PLC0415
+
+    assert load_settings(environ={}).esl_silence_timeout == 50.0
+    environ = {"CALLFLOW_ESL_SILENCE_TIMEOUT": "90"}
+    assert load_settings(environ=environ).esl_silence_timeout == 90.0
+    for bad in ("0.5", "86400"):
+        with pytest.raises(ConfigError, match="esl_silence_timeout"):
+            load_settings(environ={"CALLFLOW_ESL_SILENCE_TIMEOUT": bad})
