@@ -276,7 +276,7 @@ class Dialer:
         """Originate `request`; `uuid` is the origination uuid to use (a program commits it
         before the dial, to find the call again after a crash), else a fresh one."""
         uuid = str(uuidlib.UUID(uuid)) if uuid else str(uuidlib.uuid4())
-        deadline = time.time() + wait_timeout + SOCKET_GRACE
+        deadline = time.time() + self.client.timeout + wait_timeout + SOCKET_GRACE
         # Before anything is registered: a refused request leaves nothing behind.
         command = originate_command(uuid, request, self.socket_address, deadline=deadline)
         attempt = self._pending[uuid] = _Attempt(uuid)
@@ -289,6 +289,7 @@ class Dialer:
         self.client.on_hangup(uuid, logs.in_this_context(hung_up))
         started = time.monotonic()
         outcome = DialOutcome(uuid)
+        job: AsyncResult | None = None
         try:
             job = self.client.bgapi(command)
             gevent.wait([job, attempt.socket], count=1, timeout=wait_timeout)
@@ -326,6 +327,9 @@ class Dialer:
                 f"the call later, it is hung up ({LATE_DIAL_CAUSE})"
             ) from None
         finally:
+            if job is not None and not job.ready():
+                # A result that comes now is a late one: it goes to _late_job.
+                self.client.forget_job(job)
             if outcome.channel is None:
                 self.release(uuid)
                 if not outcome.handed_off:
