@@ -188,8 +188,9 @@ class EventSocketClient:
                 delay = BACKOFF_START
                 self._read_loop()
             except (OSError, ProtocolError, ESLError) as exc:
-                # Say it once per outage, not at every retry of the backoff.
-                level = logging.WARNING if self.last_error is None else logging.DEBUG
+                # Say it once per outage, not at every retry of the backoff (_give_up has).
+                quiet = self.last_error is not None or self._dead is not None
+                level = logging.DEBUG if quiet else logging.WARNING
                 self.last_error = self._dead or str(exc) or type(exc).__name__
                 log.log(level, "event socket %s: %s (retrying)", self._where(), self.last_error)
             self._drop(self.last_error or "connection lost")
