@@ -22,8 +22,9 @@ from controller.exceptions import ConfigError
 from controller.flows.source import SourceError, read_document
 
 # FreeSWITCH splits application arguments on spaces and file_string members on '!'.
-_FS_SAFE_PATH = re.compile(r"^[^\s!]+$")
-_INSTANCE_NAME = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+# Matched with fullmatch: `$` also matches before a final newline.
+_FS_SAFE_PATH = re.compile(r"[^\s!]+")
+_INSTANCE_NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +58,11 @@ class Settings:
     api_max_body: int = 1024 * 1024  # bytes; larger /api request bodies get 413
     esl: str | None = "127.0.0.1:8021"  # FreeSWITCH's event socket, for outbound calls; "" = off
     esl_password: str = "ClueCon"
+    # Nothing from FreeSWITCH's event socket for this long, not even its HEARTBEAT (every
+    # 20 s by default: switch.conf.xml's event-heartbeat-interval), and the connection is
+    # taken for dead: closed, reconnected, /readyz not ready meanwhile. Raise it with the
+    # heartbeat interval.
+    esl_silence_timeout: float = 50.0
     socket_address: str | None = None  # where FreeSWITCH reaches our outbound server (listen)
     gateway: str = "default"
     # Programs (outbound campaigns) keep their state here: a SQLite file (one controller), or
@@ -159,16 +165,21 @@ def _check(settings: Settings) -> None:
         raise ConfigError(f"listen: {settings.listen!r} is not HOST:PORT") from None
     for name in ("audio", "recordings"):
         path = str(getattr(settings, name).resolve())
-        if not _FS_SAFE_PATH.match(path):
+        if not _FS_SAFE_PATH.fullmatch(path):
             raise ConfigError(
                 f"{name}: {path!r} must not contain spaces or '!' (FreeSWITCH "
                 "splits application arguments on them)"
             )
+    if not 1.0 <= settings.esl_silence_timeout <= 3600.0:
+        raise ConfigError(
+            "esl_silence_timeout must be between 1 and 3600 seconds (FreeSWITCH sends a "
+            "HEARTBEAT every 20 s by default; 50 allows two to go missing)"
+        )
     if settings.max_calls < 1:
         raise ConfigError("max_calls must be at least 1")
     if settings.freeswitch_sps <= 0:
         raise ConfigError("freeswitch_sps must be above 0 (FreeSWITCH's sessions-per-second)")
-    if settings.instance_name and not _INSTANCE_NAME.match(settings.instance_name):
+    if settings.instance_name and not _INSTANCE_NAME.fullmatch(settings.instance_name):
         raise ConfigError(
             f"instance_name: {settings.instance_name!r} must be 1-64 letters, digits, '.', "
             "'_' or '-'"

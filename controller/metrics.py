@@ -116,6 +116,22 @@ ESL_RECONNECTS = Counter(
     "Reconnection attempts to FreeSWITCH's event socket.",
     registry=REGISTRY,
 )
+ESL_GIVEN_UP = Counter(
+    "callflow_event_socket_given_up_total",
+    "Event-socket connections the controller closed while still open, by reason: no_events "
+    "(nothing, not even a HEARTBEAT, for esl_silence_timeout), no_reply (a command unanswered "
+    "in command_timeout), write_failed.",
+    ["reason"],
+    registry=REGISTRY,
+)
+DIALS_LATE = Counter(
+    "callflow_dials_late_killed_total",
+    "Calls FreeSWITCH placed after the controller had given up on their dial, hung up on "
+    "sight, by where they were seen: reconnect (cancelled once the event socket was back), "
+    "socket (their socket reached a controller) or job (the originate's late BACKGROUND_JOB).",
+    ["seen_by"],
+    registry=REGISTRY,
+)
 
 
 @functools.lru_cache(maxsize=4096)

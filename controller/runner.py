@@ -51,7 +51,9 @@ class Controller:
 
     def readiness(self) -> dict[str, bool]:
         """/readyz: flows loaded, every record in the records file (none waiting in memory),
-        and FreeSWITCH's event socket up when one is configured."""
+        and FreeSWITCH's event socket up when one is configured (up: connected and not silent;
+        a connection with nothing from FreeSWITCH for esl_silence_timeout, or a command
+        unanswered, is closed and counts as down)."""
         checks = {"flows": any(self.flows.get(f) for f in self.flows.flow_ids)}
         checks["records"] = self.records.ready
         if self.esl is not None:
@@ -120,7 +122,10 @@ def build(settings: Settings, **server_options: object) -> Controller:
     esl = _address(settings.esl)
     if esl is not None:
         controller.esl = EventSocketClient(
-            *esl, settings.esl_password, timeout=settings.command_timeout
+            *esl,
+            settings.esl_password,
+            timeout=settings.command_timeout,
+            silence_timeout=settings.esl_silence_timeout,
         )
         server.dialer = Dialer(controller.esl, socket_address=esl)  # replaced at start()
         controller.outbound = OutboundCalls(

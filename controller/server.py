@@ -26,7 +26,7 @@ from controller import logs, metrics
 from controller.call import Call, CallSettings
 from controller.config import Settings
 from controller.contacts import ContactDirectory
-from controller.dialer import INSTANCE_ID, Dialer, decode_state
+from controller.dialer import INSTANCE_ID, LATE_DIAL_CAUSE, Dialer, decode_state, late_dial
 from controller.engine import Limits, NodeObserver, finish_record, run_flow
 from controller.esl import apps
 from controller.esl.channel import Channel
@@ -49,6 +49,8 @@ HANGUP_COMPLETE_WAIT = 2.0
 SHUTDOWN_CAUSE = "SYSTEM_SHUTDOWN"
 KILL_GRACE = 10.0  # time for ended calls to hang up and write their records
 END_CAUSE = "NORMAL_CLEARING"
+# A call placed after its dial was given up on: hung up unrun; its dialler wrote its record.
+LATE_DIAL_RESULT = "late_dial_killed"
 
 
 class CallServer:
@@ -202,6 +204,21 @@ class CallServer:
     def _prepare(self, channel: Channel, record: CallRecord) -> Call | None:
         state_text = channel.variables.get("callflow_state")
         if state_text:
+            variables = channel.variables
+            late = (
+                self.dialer.late(channel.uuid, variables) if self.dialer else late_dial(variables)
+            )
+            if late is not None:
+                # Resumed, it would run the flow a second time and write a second record.
+                log.warning(
+                    "call %s: FreeSWITCH placed it late, %s; hanging it up (%s)",
+                    record.callId,
+                    late,
+                    LATE_DIAL_CAUSE,
+                )
+                record.result, record.error = LATE_DIAL_RESULT, late
+                channel.hangup(LATE_DIAL_CAUSE)
+                return None
             call = self._resume(channel, record, state_text)
         else:
             call = self._new_call(channel, record)
@@ -303,6 +320,9 @@ class CallServer:
         finish_record(record, channel, started)
         self.active -= 1  # the call is over; only its bookkeeping remains
         metrics.CALLS_ACTIVE.dec()
+        if record.result == LATE_DIAL_RESULT:  # the dialler's record is this call's one
+            channel.close()
+            return
         # The record is written before the socket closes: whoever sees the call end (the
         # simulator, a test, FreeSWITCH's CDR) can already find it.
         self.records.write(record)

@@ -217,7 +217,7 @@ class Channel:
         """Hang up with `cause` and wait until FreeSWITCH reports the hangup."""
         if self.ended:
             return
-        if not _CAUSE.match(cause):
+        if not _CAUSE.fullmatch(cause):
             raise ESLError(f"not a hangup cause: {cause!r}")
         self.hangup_by = self.hangup_by or "controller"
         # `api uuid_kill`, not `sendmsg hangup`: FreeSWITCH reads a sendmsg only after the

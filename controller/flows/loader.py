@@ -58,7 +58,7 @@ def load_document(
     document: Document, *, flow_id: str, version: str, source: str, audio_root: Path | None = None
 ) -> LoadResult:
     data, problems = validate_document(document.data, audio_root=audio_root)
-    if not re.match(FLOW_ID_PATTERN, flow_id):
+    if not re.fullmatch(FLOW_ID_PATTERN, flow_id):
         problems.insert(
             0,
             error(

@@ -24,6 +24,18 @@ in inbound-auth-api.txt):
 Events reach every authenticated connection whose subscription accepts them, before the
 call's own outbound socket (simulator.publish).
 
+HEARTBEAT: switch_core.c's send_heartbeat fires one every `event-heartbeat-interval` seconds
+(switch.conf.xml; 20 by default), with the headers it adds (Event-Info: System Ready, Up-Time,
+Session-Count, ...). `heartbeat_interval` sets it here (None: none).
+
+`freeze()` / `thaw()` (a test hook: FreeSWITCH stopped, e.g. SIGSTOP or a stuck event thread,
+its TCP connections still open): nothing is read, processed or written on any event-socket
+connection and no HEARTBEAT fires; the kernel still accepts new connections, which get no
+auth/request. What the clients send meanwhile waits in the socket buffers and what the
+simulator would have sent waits in each connection; `thaw()` sends the latter, then reads
+and runs the former, as a stopped FreeSWITCH does when it is continued (a command queued
+before the client hung up still runs: its reply then goes nowhere).
+
 `restart()` (FreeSWITCH restarting): the listening socket closes (connections are refused),
 every inbound connection is dropped at once with no disconnect notice, then every call is hung
 up with SYSTEM_SHUTDOWN, as an orderly `shutdown` does (FreeSWITCH hangs up all channels
@@ -77,12 +89,16 @@ class InboundConnection:
         self.closed = Event()
         self._write_lock = Semaphore()
         self._held: list[bytes] | None = None  # events waiting for an api response
+        self._unsent: list[bytes] = []  # output while the server is frozen
         self.commands: list[str] = []  # what the client sent, for tests
 
     # -- output ---------------------------------------------------------------------------
 
     def send(self, *chunks: bytes) -> None:
         if self.closed.is_set():
+            return
+        if self.server.frozen:
+            self._unsent.extend(chunks)
             return
         with self._write_lock:
             try:
@@ -107,6 +123,18 @@ class InboundConnection:
         else:
             self.send(data)
 
+    def flush(self) -> None:
+        """Send what was held back while the server was frozen (before anything new)."""
+        unsent, self._unsent = self._unsent, []
+        if not unsent or self.closed.is_set():
+            return
+        with self._write_lock:
+            try:
+                for data in unsent:
+                    self.sock.sendall(data)
+            except OSError:
+                self.drop()
+
     def goodbye(self) -> None:
         """The disconnect notice, then close (listener_run's end)."""
         self.send(encode_disconnect_notice(message=GOODBYE))
@@ -125,12 +153,14 @@ class InboundConnection:
     # -- input ----------------------------------------------------------------------------
 
     def run(self) -> None:
+        self.server.thawed.wait()  # a frozen FreeSWITCH accepts (the kernel does), says nothing
         self.send(encode_auth_request())
         reader = FrameReader(commands=True)
         try:
             while not self.closed.is_set():
                 data = self.sock.recv(RECV_BYTES)
-                if not data:
+                self.server.thawed.wait()
+                if not data or self.closed.is_set():
                     break
                 for frame in reader.feed(data):
                     self.handle(frame)
@@ -276,17 +306,35 @@ def run_job(sim: Simulator, job: str, name: str, arg: str | None) -> None:
         result.after()
 
 
+HEARTBEAT_CALLING = ("switch_core.c", "send_heartbeat", 112)  # the line is not recorded
+HEARTBEAT_INTERVAL = 20.0  # FreeSWITCH's default event-heartbeat-interval
+
+
 class InboundServer:
     """The listening event socket and its connections (see the module docstring)."""
 
-    def __init__(self, sim: Simulator, host: str, port: int, password: str) -> None:
+    def __init__(
+        self,
+        sim: Simulator,
+        host: str,
+        port: int,
+        password: str,
+        *,
+        heartbeat_interval: float | None = HEARTBEAT_INTERVAL,
+    ) -> None:
         self.sim = sim
         self.host = host
         self.port = port
         self.password = password
+        self.heartbeat_interval = heartbeat_interval
         self.connections: set[InboundConnection] = set()
+        self.thawed = Event()  # cleared while frozen (freeze/thaw)
+        self.thawed.set()
+        self.heartbeats = 0  # fired, for tests
         self._server: StreamServer | None = None
         self._resume: gevent.Greenlet | None = None
+        self._heartbeat: gevent.Greenlet | None = None
+        self._started_at = time.monotonic()
 
     @property
     def listening(self) -> bool:
@@ -297,7 +345,60 @@ class InboundServer:
             self._server = StreamServer((self.host, self.port), self._handle)
             self._server.start()
             self.port = self._server.server_port
+        if self._heartbeat is None and self.heartbeat_interval is not None:
+            self._heartbeat = self.sim.spawn(self._beat, self.heartbeat_interval)
         return self.host, self.port
+
+    # -- HEARTBEAT, and a FreeSWITCH that stops without closing anything -------------------
+
+    def _beat(self, interval: float) -> None:
+        while True:
+            gevent.sleep(interval)
+            if not self.frozen and self._server is not None:
+                self.heartbeats += 1
+                self.sim.publish(self._heartbeat_event())
+
+    def _heartbeat_event(self) -> SimEvent:
+        uptime = time.monotonic() - self._started_at
+        seconds, millis = int(uptime), int(uptime * 1000) % 1000
+        minutes, hours = seconds // 60 % 60, seconds // 3600 % 24
+        sessions = str(len(self.sim.calls))
+        headers = self.sim.events.core("HEARTBEAT", time.time(), HEARTBEAT_CALLING)
+        headers += [
+            ("Event-Info", "System Ready"),
+            (
+                "Up-Time",
+                f"0 years, {seconds // 86400} days, {hours} hours, {minutes} minutes, "
+                f"{seconds % 60} seconds, {millis} milliseconds, 0 microseconds",
+            ),
+            ("FreeSWITCH-Version", "1.11.3-dev"),
+            ("Uptime-msec", str(int(uptime * 1000))),
+            ("Session-Count", sessions),
+            ("Max-Sessions", "1000"),
+            ("Session-Per-Sec", "0"),
+            ("Session-Per-Sec-Max", "0"),
+            ("Session-Per-Sec-FiveMin", "0"),
+            ("Session-Since-Startup", sessions),
+            ("Session-Peak-Max", sessions),
+            ("Session-Peak-FiveMin", sessions),
+            ("Idle-CPU", "99.000000"),
+        ]
+        return SimEvent("HEARTBEAT", None, headers)
+
+    @property
+    def frozen(self) -> bool:
+        return not self.thawed.is_set()
+
+    def freeze(self) -> None:
+        """FreeSWITCH stops (see the module docstring); `thaw()` continues it."""
+        self.thawed.clear()
+
+    def thaw(self) -> None:
+        if self.thawed.is_set():
+            return
+        for conn in list(self.connections):
+            conn.flush()
+        self.thawed.set()
 
     def _handle(self, sock: Any, _address: Any) -> None:
         sock.setsockopt(gsocket.IPPROTO_TCP, gsocket.TCP_NODELAY, 1)
@@ -366,6 +467,10 @@ class InboundServer:
         if self._resume is not None:
             self._resume.kill(block=False)
             self._resume = None
+        if self._heartbeat is not None:
+            self._heartbeat.kill(block=False)
+            self._heartbeat = None
+        self.thawed.set()
         self._stop_listening()
         for conn in list(self.connections):
             conn.drop()

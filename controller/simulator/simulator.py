@@ -34,7 +34,7 @@ from controller.simulator.expand import (
     VariableReference,
     default_globals,
 )
-from controller.simulator.inbound import InboundServer
+from controller.simulator.inbound import HEARTBEAT_INTERVAL, InboundServer
 from controller.simulator.inbound_api import inbound_api
 from controller.simulator.originate import Originator
 from controller.simulator.outbound import Connection
@@ -335,11 +335,19 @@ class Simulator:
     # -- the inbound side (inbound.py, originate.py, callee.py) ---------------------------
 
     def start_inbound(
-        self, host: str = "127.0.0.1", port: int = 0, password: str = "ClueCon"
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        password: str = "ClueCon",
+        *,
+        heartbeat_interval: float | None = HEARTBEAT_INTERVAL,
     ) -> tuple[str, int]:
-        """Listen like mod_event_socket (8021); returns the address (port 0: a free one)."""
+        """Listen like mod_event_socket (8021); returns the address (port 0: a free one).
+        heartbeat_interval: seconds between HEARTBEAT events (FreeSWITCH: 20; None: none)."""
         if self.inbound is None:
-            self.inbound = InboundServer(self, host, port, password)
+            self.inbound = InboundServer(
+                self, host, port, password, heartbeat_interval=heartbeat_interval
+            )
         return self.inbound.start()
 
     def restart_inbound(self, down_seconds: float | None = None, *, crash: bool = False) -> None:

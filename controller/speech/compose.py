@@ -25,7 +25,7 @@ _SEPARATORS = re.compile(r"[\s().\-/]")
 
 def language_module(code: str) -> ModuleType:
     """The rules for language `code` (controller/speech/lang_<code>.py)."""
-    if not _LANGUAGE.match(code):
+    if not _LANGUAGE.fullmatch(code):
         raise SpeechError(f"no spoken-number rules for language {code!r}")
     try:
         return importlib.import_module(f"controller.speech.lang_{code}")
@@ -39,7 +39,7 @@ def _decimal(value: Any) -> Decimal:
     text = str(value).strip().replace(" ", "").replace("_", "")
     if isinstance(value, float):
         text = repr(value)
-    if not _NUMBER.match(text):
+    if not _NUMBER.fullmatch(text):
         raise SpeechError(f"{value!r} is not a number")
     try:
         return Decimal(text)

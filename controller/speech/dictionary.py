@@ -53,7 +53,11 @@ class Dictionary:
         if not isinstance(clips, dict):
             raise DictionaryError(f"{path}: `clips` must map tokens to clip names")
         for token, clip in clips.items():
-            if not _TOKEN.match(str(token)) or not isinstance(clip, str) or not _CLIP.match(clip):
+            if (
+                not _TOKEN.fullmatch(str(token))
+                or not isinstance(clip, str)
+                or not _CLIP.fullmatch(clip)
+            ):
                 raise DictionaryError(
                     f"{path}: clips/{token}: {clip!r} is not a clip name inside the language folder"
                 )
