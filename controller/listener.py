@@ -15,6 +15,8 @@ much work is queued (measured: a 500-call burst's p99 went from ~2.8 to ~1.3 ms)
 
 Running out of descriptors (EMFILE and friends) pauses accepting with a growing delay
 (logged, like gevent's server) instead of spinning; connections wait in the listen backlog.
+HTTP never takes the last `call_fd_reserve` descriptors (controller/sockets.py): they are
+left for the calls accepted here.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ from collections.abc import Callable
 
 import gevent
 from gevent import socket as gsocket
+
+from controller.sockets import DESCRIPTORS
 
 log = logging.getLogger("callflow.listener")
 
@@ -130,6 +134,7 @@ class Listener:
         # calls taken here have had their turn.
         if taken:
             self._pause = PAUSE_FIRST
+            DESCRIPTORS.opened(len(taken))  # HTTP keeps clear of the calls' reserve
         for fd, address, unsent in taken:
             sock = gsocket.socket(self._sock.family, self._sock.type, fileno=fd)
             try:
