@@ -39,6 +39,9 @@ StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 
+# Connections the kernel queues until accepted (gevent's default: 256). A crowd arriving at
+# once must not fill it: a probe's SYN dropped there waits a second to be sent again.
+BACKLOG = 2048
 REFUSED = b"HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
 
 
@@ -136,7 +139,10 @@ class _Connection:
         self.counted = True  # counted in server.open
 
     def awaiting_request(self) -> None:
-        self.server.waiting.pop(self, None)
+        """From accept (evictable at once: in a burst its greenlet has not run yet) and
+        again after each response, for the next request on the connection."""
+        if self in self.server.waiting:
+            return  # the first request: waited for since accept
         self.server.waiting[self] = None  # the newest waiter (dicts keep insertion order)
         self._stop_timer()
         self.timer = self.server.loop.timer(self.server.limits.header_timeout)
@@ -178,7 +184,9 @@ class _GuardedServer(WSGIServer):
     """gevent's WSGI server with the limits in the module docstring."""
 
     def __init__(self, address: tuple[str, int], app: WsgiApp, limits: HttpLimits) -> None:
-        super().__init__(address, app, log=None, error_log=log, handler_class=_Handler)
+        super().__init__(
+            address, app, log=None, error_log=log, handler_class=_Handler, backlog=BACKLOG
+        )
         self.limits = limits
         self.open = 0
         self.connections: dict[Any, _Connection] = {}  # by socket
@@ -202,7 +210,8 @@ class _GuardedServer(WSGIServer):
             return self._refuse(sock, "over_capacity")
         self.open += 1
         metrics.HTTP_CONNECTIONS.inc()
-        self.connections[sock] = _Connection(sock, self)
+        connection = self.connections[sock] = _Connection(sock, self)
+        connection.awaiting_request()
         sock.settimeout(self.limits.body_timeout)  # every read and write: the idle bound
         set_keepalive(sock)
         super().do_handle(sock, address)

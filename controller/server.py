@@ -95,6 +95,8 @@ class CallServer:
             self._accepted,
             greeting=lambda: opening(self.settings.linger_seconds),
             backlog=LISTEN_BACKLOG,
+            reply_timeout=lambda: self.settings.connect_timeout,
+            on_silent=self._silent,
         )
         # Under load the hub runs ready greenlets for this long (checked every 50) before it
         # polls the sockets again: gevent's default, 5 ms, kept a burst's new connections
@@ -118,6 +120,12 @@ class CallServer:
         """The listener has greeted FreeSWITCH's socket app (`connect`, `myevents`, ...) on
         this new connection: the call runs in a greenlet of our group."""
         self.calls.spawn(self._handle, sock, address, unsent)
+
+    @staticmethod
+    def _silent(address: tuple[str, int], reason: str) -> None:
+        """The listener closed a connection that never answered our `connect`."""
+        metrics.child(metrics.OUTBOUND_CONNECTS_ABANDONED, reason).inc()
+        log.debug("connection from %s:%s closed, not a call: %s", *address[:2], reason)
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop accepting; give calls in progress `timeout` seconds, then end them."""

@@ -28,6 +28,7 @@ from support.api_client import KEY, api_settings, client_for
 from support.harness import REPO, Harness, add_flow, build_harness, close_harness
 
 from controller import metrics, runner
+from controller.esl.serialize import encode_connect_reply
 from controller.http import HttpLimits, HttpServer
 from controller.simulator import Simulator
 from controller.sockets import DEAD_PEER_SECONDS, KEEPALIVE_IDLE
@@ -302,13 +303,22 @@ def test_call_sockets_have_keepalive(tmp_path: Path) -> None:
     flows.mkdir()
     harness = build_harness(tmp_path, flows)
     try:
-        client = connect(harness.server.address)  # holds a connection the server greeted
+        client = connect(harness.server.address)
         assert client.recv(8) == b"connect\n"
-        wait_for(
-            lambda: server_sockets(harness.server.address, [client.getsockname()[:2]]),
-            "the server's end of the connection",
-        )
-        (ours,) = server_sockets(harness.server.address, [client.getsockname()[:2]])
+        # Answered as FreeSWITCH does; then the call waits for the rest of its opening.
+        client.sendall(encode_connect_reply([("Event-Name", "CHANNEL_DATA"), ("Unique-ID", "k")]))
+        peer = client.getsockname()[:2]
+
+        def handed_over() -> bool:  # keepalive is set as the call's greenlet starts
+            found = server_sockets(harness.server.address, [peer])
+            try:
+                return bool(found) and keepalive_of(found[0])[0] == 1
+            finally:
+                for sock in found:
+                    sock.close()
+
+        wait_for(handed_over, "the call to start")
+        (ours,) = server_sockets(harness.server.address, [peer])
         assert keepalive_of(ours) == (1, KEEPALIVE_IDLE, DEAD_PEER_SECONDS * 1000)
         ours.close()
         client.close()
