@@ -12,7 +12,12 @@ asked every HEALTH_EVERY seconds. Three phases:
   count is back to its baseline (+RECOVERED_SLACK) and /healthz answers under 100 ms.
 A call fails when its `connect` is not served within SERVE_DEADLINE, or its record is missing
 or says anything but the flow's own ending. Connect latency is measured as in bench/connect.py
-(kernel receive stamps).
+(kernel receive stamps). The fake and the controller each get a core (bench/connect.py's
+`own_cores`); on a machine shared with other work the baseline row shows the noise floor.
+
+Knobs for finding where time goes: ATTACK_ONLY=slowloris|idle runs one crowd;
+ATTACK_DEBUG=1 prints slow probes and failed calls and keeps the controller's log in
+/tmp/attack-controller.log.
 """
 
 from __future__ import annotations
