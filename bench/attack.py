@@ -448,6 +448,11 @@ def measure() -> list[str]:
     return [
         "## Flood (one unauthenticated client)",
         "",
+        *(
+            [f"**ATTACK_ONLY={os.environ['ATTACK_ONLY']}: that crowd alone.**", ""]
+            if os.environ.get("ATTACK_ONLY")
+            else []
+        ),
         f"`callflow run` (default limits: http_max_connections 256, header 10 s, body 10 s, "
         f"connect_timeout 3 s, call_fd_reserve 1024; {controller.descriptor_line.split(': ')[-1]}"
         f") in its own process; real calls at {CALL_RATE:g}/s (answer, hang up) from a fake "
