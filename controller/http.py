@@ -8,8 +8,8 @@ need (`HttpLimits`, `_GuardedServer`):
   keep-alive connection waits for its next request under the same clock); a body, or a
   response being sent, may stall for `body_timeout` at most (408 for a stalled body);
 - at most `max_connections` are served at once. At the cap a new connection closes the one
-  that has waited longest for its client (headers or body), so a slowloris crowd cannot
-  keep /healthz out; with none waiting, the new one gets 503 and is closed;
+  that has waited longest for its client (headers, or a body being read), so a slowloris
+  crowd cannot keep /healthz out; with none waiting, the new one gets 503 and is closed;
 - a connection that would leave `fd_reserve` descriptors or fewer free gets 503 and is
   closed: those are the calls' (controller/sockets.py);
 - TCP keepalive on every connection.
@@ -126,8 +126,9 @@ def _json(start: StartResponse, status: str, body: dict[str, Any]) -> list[bytes
 
 class _Connection:
     """One HTTP connection, as the limits see it. It is "waiting" while the server waits for
-    its client (from the start of a request until the response starts): such a connection
-    may be evicted at the cap, oldest first."""
+    its client (from accept, or the end of the previous response, until the request's
+    headers are in; and while the application reads the body): such a connection may be
+    evicted at the cap, oldest first. Never while the application works on a request."""
 
     __slots__ = ("counted", "dropped", "server", "sock", "timer")
 
@@ -149,7 +150,19 @@ class _Connection:
         self.timer.start(self.drop, "header_timeout")
 
     def headers_read(self) -> None:
+        """The application has the request now: not evictable again until it reads the
+        body (`reading_body`) or the response is over."""
         self._stop_timer()
+        self.server.waiting.pop(self, None)
+
+    def reading_body(self, reading: bool) -> None:
+        """Waiting for the client again while a body read is under way."""
+        if self.dropped:
+            return
+        if reading:
+            self.server.waiting[self] = None
+        else:
+            self.server.waiting.pop(self, None)
 
     def responding(self) -> None:
         self.server.waiting.pop(self, None)
@@ -314,6 +327,8 @@ class _StallGuard:
         return iter(self.readline, b"")
 
     def _guarded(self, read: Callable[[int | None], bytes], size: int | None) -> bytes:
+        connection = self._handler.connection
+        connection.reading_body(True)
         try:
             return read(size)
         except TimeoutError:
@@ -322,3 +337,11 @@ class _StallGuard:
             with contextlib.suppress(OSError):
                 self._handler.socket.shutdown(socket.SHUT_RD)
             raise
+        except OSError:
+            if not connection.dropped:
+                raise
+            # Evicted at the cap, or past the header deadline: for the application, the
+            # body stopped arriving.
+            raise TimeoutError(f"connection closed ({connection.dropped})") from None
+        finally:
+            connection.reading_body(False)

@@ -144,6 +144,14 @@ def run(settings: Settings, source: SettingsSource | None = None) -> int:
         f"raised from {before} to {after}" if after != before else f"{after}",
         settings.call_fd_reserve,
     )
+    if settings.call_fd_reserve > after // 2:
+        log.warning(
+            "call_fd_reserve %d is more than half the descriptor limit %d: HTTP leaves %d; "
+            "raise the hard limit (systemd LimitNOFILE=, docker --ulimit nofile=)",
+            settings.call_fd_reserve,
+            after,
+            after // 2,
+        )
     controller = build(settings)
     valid = [flow_id for flow_id in controller.flows.flow_ids if controller.flows.get(flow_id)]
     log.info("serving %d flow(s) from %s: %s", len(valid), settings.flows, ", ".join(valid))

@@ -99,8 +99,10 @@ class DescriptorTable:
 
     def room_for_http(self, reserve: int) -> bool:
         """True while an HTTP connection just accepted leaves more than `reserve`
-        descriptors free: its own is counted in."""
-        ceiling = descriptor_limit() - reserve
+        descriptors free: its own is counted in. A reserve above half the limit is taken as
+        half (the runner warns): /healthz must stay reachable on a small limit."""
+        limit = descriptor_limit()
+        ceiling = limit - min(reserve, limit // 2)
         if self._counted + self._opened_since < ceiling:
             return True
         if time.monotonic() - self._counted_at >= RECOUNT_EVERY:

@@ -51,6 +51,8 @@ class Request:
             raise ApiError(
                 408, "the request body stopped arriving (setting http_body_timeout)"
             ) from None
+        except OSError as exc:  # the client went away mid-body
+            raise ApiError(400, f"the request body could not be read: {exc}") from None
         self._body = data
         return data
 

@@ -217,6 +217,41 @@ def test_at_the_cap_with_nobody_waiting_a_new_connection_gets_503(
         sock.close()
 
 
+def test_a_body_being_read_can_be_evicted_a_response_being_sent_cannot(
+    http_server: Callable[..., HttpServer],
+) -> None:
+    held, stopped_bodies = HeldResponses(), []
+
+    def api(environ: dict[str, Any], start: Callable[..., Any]) -> Iterable[bytes]:
+        if environ["PATH_INFO"] == "/api/hold":
+            return held(environ, start)
+        try:
+            environ["wsgi.input"].read(int(environ["CONTENT_LENGTH"]))
+        except TimeoutError as exc:  # what the application sees of an eviction
+            stopped_bodies.append(str(exc))
+            start("408 Request Timeout", [("Content-Length", "0")])
+            return [b""]
+        start("200 OK", [("Content-Length", "0")])
+        return [b""]
+
+    server = http_server(api=api, max_connections=2, header_timeout=60, body_timeout=60)
+    answering = connect(
+        server.address, b"GET /api/hold HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+    )
+    wait_for(lambda: held.started == 1, "a response under way")
+    dripping = connect(
+        server.address,
+        b"PUT /api/body HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\nten bytes.",
+    )
+    wait_for(lambda: server.connections == 2, "the body to be read")
+    assert http_get(server.address, "/healthz").startswith(b"HTTP/1.1 200")
+    assert read_to_end(dripping) == b""
+    assert stopped_bodies == ["connection closed (evicted)"]
+    held.release.set()
+    answer = read_to_end(answering)
+    assert answer.startswith(b"HTTP/1.1 200") and b"held" in answer and b"done" in answer
+
+
 def test_a_stalled_request_body_is_answered_408_and_closed(tmp_path: Path) -> None:
     flows = tmp_path / "flows"
     flows.mkdir()
