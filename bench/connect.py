@@ -355,20 +355,20 @@ def run() -> list[str]:
     ]
 
 
-def write_section(name: str, lines: list[str]) -> None:
-    """Replace (or add) this benchmark's section of docs/bench-runtime.md."""
+def write_section(name: str, lines: list[str], results: Path = RESULTS) -> None:
+    """Replace (or add) this benchmark's section of `results` (docs/bench-runtime.md)."""
     begin, end = f"<!-- {name} -->", f"<!-- /{name} -->"
-    text = RESULTS.read_text() if RESULTS.exists() else "# Runtime benchmarks\n\n"
+    text = results.read_text() if results.exists() else "# Runtime benchmarks\n\n"
     block = "\n".join([begin, *lines, end])
     pattern = re.compile(re.escape(begin) + ".*?" + re.escape(end), re.S)
     text = pattern.sub(lambda _: block, text) if begin in text else text.rstrip() + "\n\n" + block
-    RESULTS.write_text(text.rstrip() + "\n")
+    results.write_text(text.rstrip() + "\n")
 
 
-def main(module: str, lines: list[str]) -> None:
+def main(module: str, lines: list[str], results: Path = RESULTS) -> None:
     stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     lines = [*lines, f"_`python -m bench.{module}`, {stamp}; {machine()}._", ""]
-    write_section(module, lines)
+    write_section(module, lines, results)
     sys.stdout.write("\n".join(lines) + "\n")
 
 

@@ -45,6 +45,10 @@ class Settings:
     linger_seconds: int = 5
     command_timeout: float = 5.0
     media_timeout: float = 600.0
+    # How long a new outbound-socket connection has to answer our `connect` with a channel,
+    # as FreeSWITCH does at once. Connections that do not are closed, counted
+    # (callflow_outbound_connects_abandoned_total) and not recorded: they are not calls.
+    connect_timeout: float = 3.0
     max_steps: int = 1000
     shutdown_grace: float = 30.0  # on SIGTERM, how long calls in progress may finish
     call_deadline: float = 4 * 3600.0
@@ -56,6 +60,15 @@ class Settings:
     # repr=False: settings may be logged, keys must not be.
     api_keys: tuple[str, ...] = field(default_factory=tuple, repr=False)
     api_max_body: int = 1024 * 1024  # bytes; larger /api request bodies get 413
+    # HTTP connections served at once. At the cap a new connection closes the one that has
+    # waited longest for its client (request headers or body); if none is waiting, it gets
+    # 503 and is closed.
+    http_max_connections: int = 256
+    http_header_timeout: float = 10.0  # seconds for a request's line and headers, in all
+    http_body_timeout: float = 10.0  # seconds a request body (or a response) may stall
+    # Descriptors HTTP never takes: it refuses connections while fewer than this many
+    # would stay free, so calls can still be accepted (controller/sockets.py).
+    call_fd_reserve: int = 1024
     esl: str | None = "127.0.0.1:8021"  # FreeSWITCH's event socket, for outbound calls; "" = off
     esl_password: str = "ClueCon"
     # Nothing from FreeSWITCH's event socket for this long, not even its HEARTBEAT (every
@@ -186,6 +199,15 @@ def _check(settings: Settings) -> None:
         )
     if not 1 <= settings.records_queue <= 1_000_000:
         raise ConfigError("records_queue must be between 1 and 1000000 (records)")
+    if not 0 < settings.connect_timeout <= 60:
+        raise ConfigError("connect_timeout must be above 0 and at most 60 (seconds)")
+    if settings.http_max_connections < 1:
+        raise ConfigError("http_max_connections must be at least 1")
+    for name in ("http_header_timeout", "http_body_timeout"):
+        if not 0 < getattr(settings, name) <= 3600:
+            raise ConfigError(f"{name} must be above 0 and at most 3600 (seconds)")
+    if settings.call_fd_reserve < 0:
+        raise ConfigError("call_fd_reserve must be 0 or more (descriptors)")
     if settings.api_max_body < 1:
         raise ConfigError("api_max_body must be at least 1 (bytes)")
     if settings.log_format not in ("text", "json"):

@@ -45,6 +45,16 @@ class CommandTimeout(ESLError):
     """FreeSWITCH did not answer or complete a command within its timeout."""
 
 
+class NotConnected(ESLError):
+    """A new outbound-socket connection never completed the connect exchange: no reply to
+    `connect` in time (`reason` "timeout"), closed before one (`"closed"`), or a reply that
+    names no channel (`"invalid"`). Not a call: there is nothing to hang up or record."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
 class FlowLimitExceeded(CallflowError):
     """A call ran more steps than the step cap, or past its deadline: a runaway loop."""
 

@@ -15,6 +15,15 @@ much work is queued (measured: a 500-call burst's p99 went from ~2.8 to ~1.3 ms)
 
 Running out of descriptors (EMFILE and friends) pauses accepting with a growing delay
 (logged, like gevent's server) instead of spinning; connections wait in the listen backlog.
+HTTP never takes the last `call_fd_reserve` descriptors (controller/sockets.py): they are
+left for the calls accepted here.
+
+With `reply_timeout`, a greeted connection is handed over only once it has something to
+read (FreeSWITCH answers `connect` at once). One still silent after `reply_timeout()`, or
+closed before a word, is closed and reported (`on_silent`: "timeout" or "closed"). Until
+then it costs a watcher and a deque entry, no greenlet: 5,000 idle connections a few
+seconds at a time cost the calls little (docs/bench-security.md; with a greenlet and a
+channel each, bursts of them held the hub for hundreds of milliseconds).
 """
 
 from __future__ import annotations
@@ -26,10 +35,14 @@ import os
 import select
 import socket
 import time
+from collections import deque
 from collections.abc import Callable
+from typing import Any
 
 import gevent
 from gevent import socket as gsocket
+
+from controller.sockets import DESCRIPTORS
 
 log = logging.getLogger("callflow.listener")
 
@@ -39,14 +52,30 @@ PAUSE_FIRST, PAUSE_MAX = 0.05, 1.0  # seconds accepting pauses for when out of r
 # accept(2) errors that mean "no descriptor or memory for now": wait and retry.
 OUT_OF_RESOURCES = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
 
+# Seconds between looks for silent connections past their time: often, so that each look
+# closes a few (a flood's thousands at once would hold the hub).
+SILENT_CHECK = 0.02
+
 # (socket, FreeSWITCH's address, what of the greeting the kernel did not take at once)
 Handler = Callable[[gsocket.socket, tuple[str, int], bytes], object]
+
+
+class _Silent:
+    """A greeted connection waiting for its first bytes."""
+
+    __slots__ = ("address", "deadline", "fd", "watcher")
+
+    def __init__(self, fd: int, address: tuple[str, int], deadline: float, watcher: Any) -> None:
+        self.fd = fd
+        self.address = address
+        self.deadline = deadline
+        self.watcher = watcher
 
 
 class Listener:
     """Listens on `address`; `greeting()` is written to every new connection before
     `handler(sock, address, unsent)` is called for it from the hub (it must not block:
-    spawn the call's greenlet)."""
+    spawn the call's greenlet). With `reply_timeout`, see the module docstring."""
 
     def __init__(
         self,
@@ -55,9 +84,17 @@ class Listener:
         *,
         greeting: Callable[[], bytes],
         backlog: int,
+        reply_timeout: Callable[[], float] | None = None,
+        on_silent: Callable[[tuple[str, int], str], None] | None = None,
     ) -> None:
         self._handler = handler
         self._greeting = greeting
+        self._reply_timeout = reply_timeout
+        self._on_silent = on_silent
+        # Oldest first (a lowered reply_timeout reaches new ones once the older are due);
+        # those handed over stay in it until due.
+        self._silent: deque[_Silent] = deque()
+        self._waiting_reply: dict[int, _Silent] = {}  # by descriptor
         family, kind, proto, _, sockaddr = socket.getaddrinfo(
             address[0] or None, address[1], type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
         )[0]
@@ -75,6 +112,7 @@ class Listener:
         self._loop = gevent.get_hub().loop
         self._watcher = self._loop.io(self._sock.fileno(), 1)  # 1: readable
         self._retry = self._loop.timer(0.0)
+        self._silence_check = self._loop.timer(SILENT_CHECK, SILENT_CHECK)
         self._pause = PAUSE_FIRST
         self._stopped = False
         self._read_at = 0.0  # perf_counter of the latest look at the backlog
@@ -89,7 +127,12 @@ class Listener:
         self._stopped = True
         self._watcher.stop()
         self._retry.stop()
+        self._silence_check.stop()
         self._sock.close()
+        for waiting in list(self._waiting_reply.values()):
+            self._forget(waiting)
+            os.close(waiting.fd)
+        self._silent.clear()
 
     def accept_if_due(self) -> None:
         """Take the backlog now if the hub has been stuck in one loop iteration (it polls
@@ -130,13 +173,68 @@ class Listener:
         # calls taken here have had their turn.
         if taken:
             self._pause = PAUSE_FIRST
+            DESCRIPTORS.opened(len(taken))  # HTTP keeps clear of the calls' reserve
         for fd, address, unsent in taken:
-            sock = gsocket.socket(self._sock.family, self._sock.type, fileno=fd)
-            try:
-                self._handler(sock, address, unsent)
-            except Exception:  # a bug in one call's set-up must not stop the listener
-                log.exception("call from %s:%s could not start", *address[:2])
-                sock.close()
+            if self._reply_timeout is None or unsent:
+                self._hand_over(fd, address, unsent)
+            else:
+                self._await_reply(fd, address)
+
+    def _hand_over(self, fd: int, address: tuple[str, int], unsent: bytes) -> None:
+        sock = gsocket.socket(self._sock.family, self._sock.type, fileno=fd)
+        try:
+            self._handler(sock, address, unsent)
+        except Exception:  # a bug in one call's set-up must not stop the listener
+            log.exception("call from %s:%s could not start", *address[:2])
+            sock.close()
+
+    def _await_reply(self, fd: int, address: tuple[str, int]) -> None:
+        assert self._reply_timeout is not None
+        watcher = self._loop.io(fd, 1)  # 1: readable (the reply, or the end)
+        waiting = _Silent(fd, address, time.monotonic() + self._reply_timeout(), watcher)
+        self._waiting_reply[fd] = waiting
+        self._silent.append(waiting)
+        watcher.start(self._replied, waiting)
+        if not self._silence_check.active:
+            self._silence_check.start(self._close_silent)
+
+    def _replied(self, waiting: _Silent) -> None:
+        self._forget(waiting)
+        sock = socket.socket(self._sock.family, self._sock.type, fileno=waiting.fd)
+        try:  # readable: the reply, or the end (peeked: the call reads it all again)
+            ended = not sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+        except BlockingIOError:  # woken for nothing: the call's own wait takes over
+            ended = False
+        except OSError:  # reset
+            ended = True
+        if not ended:
+            self._hand_over(sock.detach(), waiting.address, b"")
+        else:
+            sock.close()  # closed without a word: as cheap as a silent one
+            if self._on_silent is not None:
+                self._on_silent(waiting.address, "closed")
+        # In a burst the hub runs hundreds of these in one loop iteration: let the backlog
+        # in between, as calls do (without it a 500-call burst's p99 doubled).
+        self.accept_if_due()
+
+    def _forget(self, waiting: _Silent) -> None:
+        waiting.watcher.stop()
+        waiting.watcher.close()
+        del self._waiting_reply[waiting.fd]
+
+    def _close_silent(self) -> None:
+        now = time.monotonic()
+        while self._silent and self._silent[0].deadline <= now:
+            waiting = self._silent.popleft()
+            if self._waiting_reply.get(waiting.fd) is not waiting:
+                continue  # handed over already (its descriptor may serve another by now)
+            self._forget(waiting)
+            os.close(waiting.fd)
+            if self._on_silent is not None:
+                self._on_silent(waiting.address, "timeout")
+            self.accept_if_due()
+        if not self._silent:
+            self._silence_check.stop()
 
     @staticmethod
     def _greet(fd: int, greeting: bytes) -> bytes:

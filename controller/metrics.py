@@ -132,6 +132,27 @@ DIALS_LATE = Counter(
     ["seen_by"],
     registry=REGISTRY,
 )
+OUTBOUND_CONNECTS_ABANDONED = Counter(
+    "callflow_outbound_connects_abandoned_total",
+    "Connections to the outbound-socket port closed without a call: no reply to `connect` "
+    "in connect_timeout (timeout), closed before one (closed), or a reply naming no channel "
+    "(invalid).",
+    ["reason"],
+    registry=REGISTRY,
+)
+HTTP_CONNECTIONS = Gauge(
+    "callflow_http_connections",
+    "HTTP connections open (at most http_max_connections).",
+    registry=REGISTRY,
+)
+HTTP_CONNECTIONS_DROPPED = Counter(
+    "callflow_http_connections_dropped_total",
+    "HTTP connections the controller closed to protect itself: header_timeout, body_timeout, "
+    "evicted (the oldest waiting one, at the cap), over_capacity (at the cap, 503), "
+    "descriptor_reserve (descriptors kept for calls, 503).",
+    ["reason"],
+    registry=REGISTRY,
+)
 
 
 @functools.lru_cache(maxsize=4096)

@@ -46,6 +46,7 @@ LIVE = frozenset(
         "max_calls",
         "linger_seconds",
         "command_timeout",
+        "connect_timeout",
         "media_timeout",
         "max_steps",
         "call_deadline",

@@ -17,13 +17,14 @@ from controller.config import Settings
 from controller.dialer import Dialer
 from controller.esl.inbound import EventSocketClient
 from controller.flowstore import FlowStore
-from controller.http import HttpServer
+from controller.http import HttpLimits, HttpServer
 from controller.outbound import OutboundCalls
 from controller.programs.database import ProgramDatabase
 from controller.programs.manager import ProgramManager, build_manager
 from controller.records import RecordWriter
 from controller.reload import SettingsSource, reload_settings
 from controller.server import CallServer
+from controller.sockets import raise_descriptor_limit
 
 log = logging.getLogger("callflow")
 
@@ -73,7 +74,9 @@ class Controller:
                 esl=self.esl,
                 programs=self.program_db,
             )
-            self.http = HttpServer(http, ready=self.readiness, api=api)
+            self.http = HttpServer(
+                http, ready=self.readiness, api=api, limits=HttpLimits.from_settings(self.settings)
+            )
             self.http.start()
         if self.esl is not None and self.outbound is not None:
             socket_address = _address(self.settings.socket_address) or self.server.address
@@ -142,6 +145,20 @@ def build(settings: Settings, **server_options: object) -> Controller:
 def run(settings: Settings, source: SettingsSource | None = None) -> int:
     """Serve until SIGTERM/SIGINT; SIGHUP reads the settings again from `source`."""
     setup_logging(settings)
+    before, after = raise_descriptor_limit()
+    log.info(
+        "descriptor limit (RLIMIT_NOFILE) %s; HTTP leaves the last %d to calls",
+        f"raised from {before} to {after}" if after != before else f"{after}",
+        settings.call_fd_reserve,
+    )
+    if settings.call_fd_reserve > after // 2:
+        log.warning(
+            "call_fd_reserve %d is more than half the descriptor limit %d: HTTP leaves %d; "
+            "raise the hard limit (systemd LimitNOFILE=, docker --ulimit nofile=)",
+            settings.call_fd_reserve,
+            after,
+            after // 2,
+        )
     controller = build(settings)
     valid = [flow_id for flow_id in controller.flows.flow_ids if controller.flows.get(flow_id)]
     log.info("serving %d flow(s) from %s: %s", len(valid), settings.flows, ", ".join(valid))

@@ -31,10 +31,11 @@ from controller.engine import Limits, NodeObserver, finish_record, run_flow
 from controller.esl import apps
 from controller.esl.channel import Channel
 from controller.esl.protocol import opening
-from controller.exceptions import CallEnded, CallflowError
+from controller.exceptions import CallEnded, CallflowError, NotConnected
 from controller.flowstore import FlowStore
 from controller.listener import Listener
 from controller.records import CallRecord, RecordWriter, Step
+from controller.sockets import set_keepalive
 from controller.speech.dictionary import Dictionaries
 
 log = logging.getLogger("callflow.server")
@@ -96,6 +97,8 @@ class CallServer:
             self._accepted,
             greeting=lambda: opening(self.settings.linger_seconds),
             backlog=LISTEN_BACKLOG,
+            reply_timeout=lambda: self.settings.connect_timeout,
+            on_silent=self._silent,
         )
         # Under load the hub runs ready greenlets for this long (checked every 50) before it
         # polls the sockets again: gevent's default, 5 ms, kept a burst's new connections
@@ -120,6 +123,12 @@ class CallServer:
         this new connection: the call runs in a greenlet of our group."""
         self.calls.spawn(self._handle, sock, address, unsent)
 
+    @staticmethod
+    def _silent(address: tuple[str, int], reason: str) -> None:
+        """The listener closed a connection that never answered our `connect`."""
+        metrics.child(metrics.OUTBOUND_CONNECTS_ABANDONED, reason).inc()
+        log.debug("connection from %s:%s closed, not a call: %s", *address[:2], reason)
+
     def stop(self, timeout: float = 5.0) -> None:
         """Stop accepting; give calls in progress `timeout` seconds, then end them."""
         if self._listener is not None:
@@ -138,8 +147,7 @@ class CallServer:
             # Commands are small and each waits for its reply: Nagle's algorithm would hold
             # them back for a delayed ACK (~40 ms on Linux) on every exchange.
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.active += 1
-        metrics.CALLS_ACTIVE.inc()
+            set_keepalive(sock)  # a FreeSWITCH host gone silent is found in ~25 s
         started = time.monotonic()
         # The call's reads and writes let new calls in while the hub is busy (listener.py).
         let_in = self._listener.accept_if_due if self._listener else None  # None: stopping
@@ -147,9 +155,44 @@ class CallServer:
         record = CallRecord(callId=f"unknown-{uuidlib.uuid4()}")
         # Every line this greenlet (and the channel's reader) logs is about this call.
         context = logs.bind_call(record.callId)
+        opening_failed: BaseException | None = None
+        try:
+            channel.start(
+                linger_seconds=self.settings.linger_seconds,
+                connect_timeout=self.settings.connect_timeout,
+                opening_sent=True,
+            )
+        except NotConnected as exc:
+            # Whatever connected never answered `connect` as FreeSWITCH does (at once, with
+            # its channel): an idle or junk connection, a scanner. Not a call, not counted
+            # against max_calls, no record: closed and counted.
+            metrics.child(metrics.OUTBOUND_CONNECTS_ABANDONED, exc.reason).inc()
+            log.debug("connection from %s:%s closed, not a call: %s", *address[:2], exc)
+            channel.close()
+            return
+        except (CallflowError, GreenletExit) as exc:
+            if not channel.uuid:  # stopped while waiting for the reply to connect: no call
+                channel.close()
+                return
+            opening_failed = exc  # FreeSWITCH answered connect: a call, recorded
+        self._serve(channel, record, context, started, opening_failed)
+
+    def _serve(
+        self,
+        channel: Channel,
+        record: CallRecord,
+        context: Any,
+        started: float,
+        opening_failed: BaseException | None,
+    ) -> None:
+        """Run the call FreeSWITCH handed over (its opening failed past `connect`: that
+        failure is recorded like any other)."""
+        self.active += 1
+        metrics.CALLS_ACTIVE.inc()
         attempt = None
         try:
-            channel.start(linger_seconds=self.settings.linger_seconds, opening_sent=True)
+            if opening_failed is not None:
+                raise opening_failed
             context.call_uuid = channel.uuid or record.callId
             attempt = self.dialer.claim(channel.uuid) if self.dialer else None
             if attempt is not None:

@@ -72,3 +72,18 @@ def test_instance_name_is_checked() -> None:
     )
     with pytest.raises(ConfigError, match="instance_name: 'a b' must be 1-64 letters"):
         load_settings(environ={"CALLFLOW_INSTANCE_NAME": "a b"})
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"CALLFLOW_CONNECT_TIMEOUT": "0"}, "connect_timeout must be above 0 and at most 60"),
+        ({"CALLFLOW_HTTP_MAX_CONNECTIONS": "0"}, "http_max_connections must be at least 1"),
+        ({"CALLFLOW_HTTP_HEADER_TIMEOUT": "nan"}, "http_header_timeout must be above 0"),
+        ({"CALLFLOW_HTTP_BODY_TIMEOUT": "1e9"}, "http_body_timeout must be above 0 and at most"),
+        ({"CALLFLOW_CALL_FD_RESERVE": "-5"}, "call_fd_reserve must be 0 or more"),
+    ],
+)
+def test_flood_limits_are_checked(environ: dict, message: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_settings(environ=environ)

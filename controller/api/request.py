@@ -43,21 +43,31 @@ class Request:
         if length_text:
             if not length_text.isdigit():
                 raise ApiError(400, f"Content-Length {length_text!r} is not a number")
-            length = int(length_text)
-            if length > self.max_body:
+            if int(length_text) > self.max_body:
                 raise self._too_large()
-            data = stream.read(length) if length else b""
-        else:  # chunked, or no body: read until the end, never more than the limit
-            chunks: list[bytes] = []
-            size = 0
-            while chunk := stream.read(READ_CHUNK):
-                chunks.append(chunk)
-                size += len(chunk)
-                if size > self.max_body:
-                    raise self._too_large()
-            data = b"".join(chunks)
+        try:
+            data = self._read(stream, int(length_text) if length_text else None)
+        except TimeoutError:  # the HTTP server's body timeout (controller/http.py)
+            raise ApiError(
+                408, "the request body stopped arriving (setting http_body_timeout)"
+            ) from None
+        except OSError as exc:  # the client went away mid-body
+            raise ApiError(400, f"the request body could not be read: {exc}") from None
         self._body = data
         return data
+
+    def _read(self, stream: Any, length: int | None) -> bytes:
+        if length is not None:
+            return stream.read(length) if length else b""
+        # chunked, or no body: read until the end, never more than the limit
+        chunks: list[bytes] = []
+        size = 0
+        while chunk := stream.read(READ_CHUNK):
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > self.max_body:
+                raise self._too_large()
+        return b"".join(chunks)
 
     def _too_large(self) -> ApiError:
         return ApiError(

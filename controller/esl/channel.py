@@ -50,7 +50,7 @@ from controller.esl.protocol import (
     opening,
 )
 from controller.esl.replies import ReplyMustBeOk, ReplyQueue, Waiter
-from controller.exceptions import CallEnded, CommandTimeout, ESLError
+from controller.exceptions import CallEnded, CommandTimeout, ESLError, NotConnected
 
 log = logging.getLogger("callflow.esl")
 
@@ -108,20 +108,43 @@ class Channel:
     # -- lifecycle ------------------------------------------------------------------------
 
     def start(
-        self, *, linger_seconds: int, timeout: float | None = None, opening_sent: bool = False
+        self,
+        *,
+        linger_seconds: int,
+        timeout: float | None = None,
+        connect_timeout: float | None = None,
+        opening_sent: bool = False,
     ) -> None:
         """`connect`, `myevents`, `linger N`: after this the channel is ready for commands.
 
         `opening_sent`: the server already wrote `opening(linger_seconds)` as its very first
         act on the new socket (in a burst of calls, FreeSWITCH hears back before any per-call
-        set-up)."""
+        set-up). `connect_timeout` (default: `timeout`): how long the far end has to answer
+        `connect` with a channel; `NotConnected` if it does not (then this is no call)."""
         # The reader works for this call: its lines (and its listeners') name the call.
         self._reader = gevent.spawn(logs.in_this_context(self._read_loop))
-        reply, events, unread, linger = self._exchange(
-            opening(linger_seconds), OPENING_COMMANDS, timeout, send=not opening_sent
-        )
-        self.variables = ChannelVariables(reply.event)
-        self.uuid = reply.header("Unique-ID") or self.variables.get("uuid", "") or ""
+        limit = timeout or self.command_timeout
+        with self._command_lock:
+            pending = [AsyncResult() for _ in range(OPENING_COMMANDS)]
+            wait = connect_timeout or limit
+            try:
+                self._send(opening(linger_seconds), *pending, send=not opening_sent)
+                reply = pending[0].get(timeout=wait)
+            except gevent.Timeout:
+                raise NotConnected("timeout", f"no reply to connect within {wait:g} s") from None
+            except CallEnded:
+                raise NotConnected("closed", "closed before replying to connect") from None
+            self.variables = ChannelVariables(reply.event)
+            self.uuid = reply.header("Unique-ID") or self.variables.get("uuid", "") or ""
+            if not self.uuid:
+                raise NotConnected("invalid", "the reply to connect names no channel")
+            deadline = time.monotonic() + limit
+            try:
+                events, unread, linger = [
+                    p.get(timeout=max(0.0, deadline - time.monotonic())) for p in pending[1:]
+                ]
+            except gevent.Timeout:
+                raise CommandTimeout("no reply to myevents, nixevent or linger") from None
         self.socket_mode = reply.header("Socket-Mode") or ""
         if self.socket_mode != "async":
             # `socket host:port` without `async full` (or an unquoted &socket() in an
