@@ -31,6 +31,7 @@ from controller.flows.loader import (
 from controller.flows.model import Flow
 from controller.flows.source import SourceError, read_document
 from controller.flowstore import FlowStatus, FlowStore
+from controller.offload import off_loop
 
 log = logging.getLogger("callflow.api")
 
@@ -85,8 +86,8 @@ class FlowsApi:
             flow_id = _id_from(data) or PLACEHOLDER_ID
             if "name" not in data:
                 data = {**data, "name": PLACEHOLDER_NAME}
-        result = load_flow_data(data, flow_id=flow_id, audio_root=self.store.audio_root)
-        return Response(200, summary([result]))
+        report = off_loop(_validation_report, data, flow_id, self.store.audio_root)
+        return Response(200, report)
 
     # -- writing ----------------------------------------------------------------------------
 
@@ -140,25 +141,43 @@ class FlowsApi:
         directory = self.store.directory
         if not directory.is_dir():
             raise ApiError(503, "the flows directory does not exist", directory=str(directory))
-        text = flowfiles.render(data, path)
-        result = load_flow_text(
-            text,
-            flow_id=flow_id,
-            is_json=path.suffix == ".json",
-            source=str(path),
-            audio_root=self.store.audio_root,
+        text, result, report = off_loop(
+            _render_and_load, data, path, flow_id, self.store.audio_root
         )
-        if not result.valid:
+        if report is not None:
             raise ApiError(
                 422,
                 f"flow {flow_id!r} is invalid ({len(result.errors)} error(s)); nothing was written",
-                validation=summary([_without_lines(result)]),
+                validation=report,
             )
         flowfiles.write_atomic(path, text)
-        self.store.load_file(path)  # serve it now, not at the next mtime check
+        # Serve it now, not at the next mtime check; the load above is of the very text written.
+        self.store.load_file(path, result=result)
         status = self.store.status(flow_id)
         assert status is not None
         return status
+
+
+def _validation_report(data: Any, flow_id: str, audio_root: Path | None) -> dict[str, Any]:
+    """On a worker thread (off_loop): seconds of pure Python for a flow of hundreds of KB."""
+    return summary([load_flow_data(data, flow_id=flow_id, audio_root=audio_root)])
+
+
+def _render_and_load(
+    data: dict[str, Any], path: Path, flow_id: str, audio_root: Path | None
+) -> tuple[str, LoadResult, dict[str, Any] | None]:
+    """The file text for `data`, its load, and the validation report when it is invalid.
+    On a worker thread (off_loop): touches nothing but its arguments."""
+    text = flowfiles.render(data, path)
+    result = load_flow_text(
+        text,
+        flow_id=flow_id,
+        is_json=path.suffix == ".json",
+        source=str(path),
+        audio_root=audio_root,
+    )
+    report = None if result.valid else summary([_without_lines(result)])
+    return text, result, report
 
 
 def _flow_body(request: Request) -> dict[str, Any]:
@@ -227,7 +246,7 @@ def _detail(flow_id: str, status: FlowStatus) -> dict[str, Any]:
     being served, as written in its file; when the file holds a rejected edit, the served
     version rebuilt from memory (defaults filled in); with no valid version, the file as it
     is (or no document at all when it cannot be read)."""
-    document = _document(status)
+    document = off_loop(_document, status)  # parses the file: seconds for a big one
     return {**document, "id": flow_id, "status": _summary(flow_id, status)}
 
 
