@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from controller import patterns
 from controller.exceptions import ConfigError
 from controller.flows.source import SourceError, read_document
 
@@ -88,7 +89,7 @@ def _convert(name: str, value: Any, origin: str) -> Any:
             routes = []
             for item in value:
                 route = Route(match=str(item["match"]), flow=str(item["flow"]))
-                re.compile(route.match)
+                patterns.compile_pattern(route.match)  # RE2, as the flow store runs it
                 routes.append(route)
             return tuple(routes)
         if name == "api_keys":

@@ -23,13 +23,12 @@ from __future__ import annotations
 
 import itertools
 import logging
-import re
 import time
 import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from controller import metrics
+from controller import metrics, patterns
 from controller.config import Route
 from controller.flows.loader import (
     LoadResult,
@@ -40,6 +39,7 @@ from controller.flows.loader import (
 )
 from controller.flows.model import Flow
 from controller.offload import off_loop
+from controller.patterns import PatternError
 
 log = logging.getLogger("callflow.flows")
 
@@ -93,7 +93,7 @@ class FlowStore:
     ) -> None:
         self.directory = directory
         self.audio_root = audio_root
-        self.routes = [(re.compile(route.match), route.flow) for route in routes]
+        self.routes = [(route.match, route.flow) for route in routes]
         self.default_flow = default_flow
         self._entries: dict[str, _Entry] = {}
         self._scanned = time.monotonic()  # the last look for files added to the directory
@@ -175,7 +175,7 @@ class FlowStore:
 
     def set_routes(self, routes: tuple[Route, ...], default_flow: str | None) -> None:
         """The route table and default flow for calls selected from now on."""
-        self.routes = [(re.compile(route.match), route.flow) for route in routes]
+        self.routes = [(route.match, route.flow) for route in routes]
         self.default_flow = default_flow
 
     def load_file(self, path: Path, result: LoadResult | None = None) -> LoadResult:
@@ -326,9 +326,7 @@ class FlowStore:
         if not flow_id:
             destination = variables.get("destination_number", "")
             flow_id = (
-                next(
-                    (flow for pattern, flow in self.routes if pattern.fullmatch(destination)), None
-                )
+                next((flow for match, flow in self.routes if _routes(match, destination)), None)
                 or self.default_flow
             )
         if not flow_id:
@@ -343,3 +341,12 @@ class FlowStore:
     @property
     def flow_ids(self) -> list[str]:
         return sorted(self._entries)
+
+
+def _routes(match: str, destination: str) -> bool:
+    """Whether a route's pattern matches the whole dialled number (the caller's text: RE2,
+    so no number can make a pattern backtrack; a number too long to test matches none)."""
+    try:
+        return patterns.fullmatch(match, destination)
+    except PatternError:
+        return False
