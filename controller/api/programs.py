@@ -20,6 +20,7 @@ database configured or reachable. Bodies are limited by `api_max_body` like ever
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import time
@@ -86,17 +87,21 @@ class ProgramsApi:
         self.clock = clock
 
     def register(self, router: Router) -> None:
-        router.add("GET", "/api/programs", self.list)
-        router.add("POST", "/api/programs", self.create)
-        router.add("GET", "/api/programs/{id}", self.read)
-        router.add("POST", "/api/programs/{id}/contacts", self.import_contacts)
-        router.add("POST", "/api/programs/{id}/start", self.start)
-        router.add("POST", "/api/programs/{id}/pause", self.pause)
-        router.add("POST", "/api/programs/{id}/resume", self.resume)
-        router.add("POST", "/api/programs/{id}/cancel", self.cancel)
-        router.add("GET", "/api/programs/{id}/results", self.results)
-        router.add("POST", "/api/dnc", self.dnc_add)
-        router.add("POST", "/api/dnc/remove", self.dnc_remove)
+        routes = [
+            ("GET", "/api/programs", self.list),
+            ("POST", "/api/programs", self.create),
+            ("GET", "/api/programs/{id}", self.read),
+            ("POST", "/api/programs/{id}/contacts", self.import_contacts),
+            ("POST", "/api/programs/{id}/start", self.start),
+            ("POST", "/api/programs/{id}/pause", self.pause),
+            ("POST", "/api/programs/{id}/resume", self.resume),
+            ("POST", "/api/programs/{id}/cancel", self.cancel),
+            ("GET", "/api/programs/{id}/results", self.results),
+            ("POST", "/api/dnc", self.dnc_add),
+            ("POST", "/api/dnc/remove", self.dnc_remove),
+        ]
+        for method, path, handler in routes:
+            router.add(method, path, _unavailable_is_503(handler))
 
     # -- the store --------------------------------------------------------------------------
     def _store(self, *, create: bool = False) -> ProgramStore | None:
@@ -291,6 +296,20 @@ class ProgramsApi:
                 "invalid": invalid,
             },
         )
+
+
+def _unavailable_is_503(handler: Callable[..., Response]) -> Callable[..., Response]:
+    """The database going away mid-request (any store call: a read, the progress counts, an
+    export) is 503, as documented, never a 500."""
+
+    @functools.wraps(handler)
+    def guarded(*args: Any, **kwargs: Any) -> Response:
+        try:
+            return handler(*args, **kwargs)
+        except StoreUnavailable as exc:
+            raise ApiError(503, str(exc)) from None
+
+    return guarded
 
 
 def _object(body: Any, allowed: frozenset[str], shape: str) -> dict[str, Any]:
