@@ -11,6 +11,7 @@ Every problem is a `ConfigError` naming the setting and where it came from.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import re
 from collections.abc import Mapping
@@ -76,6 +77,20 @@ class Settings:
         host, _, port = self.listen.rpartition(":")
         return host.strip("[]") or "127.0.0.1", int(port)
 
+
+# Every number has a range, so no setting can overflow a timer or a date (NaN and infinity
+# refused too): durations in seconds, counts, bytes.
+NUMBER_BOUNDS: dict[str, tuple[float, float]] = {
+    "max_calls": (1, 100_000),
+    "linger_seconds": (0, 3600),
+    "command_timeout": (0.001, 3600),
+    "media_timeout": (0.001, 86_400),
+    "max_steps": (1, 1_000_000),
+    "shutdown_grace": (0, 3600),
+    "call_deadline": (0.001, 7 * 86_400),
+    "api_max_body": (1, 64 * 1024 * 1024),
+    "freeswitch_sps": (0.001, 10_000),
+}
 
 _FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
 
@@ -175,6 +190,10 @@ def _check(settings: Settings) -> None:
         )
     if settings.api_max_body < 1:
         raise ConfigError("api_max_body must be at least 1 (bytes)")
+    for name, (lowest, highest) in NUMBER_BOUNDS.items():
+        value = getattr(settings, name)
+        if not math.isfinite(value) or not lowest <= value <= highest:
+            raise ConfigError(f"{name} must be from {lowest:g} to {highest:g}, not {value!r}")
     if settings.log_format not in ("text", "json"):
         raise ConfigError("log_format must be text or json")
     if settings.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):

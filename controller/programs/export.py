@@ -40,7 +40,11 @@ FIXED = (
 def iso_time(epoch: float | None) -> str | None:
     if epoch is None:
         return None
-    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    try:
+        moment = datetime.fromtimestamp(epoch, UTC)
+    except (OverflowError, ValueError, OSError):  # a time stored before specs had bounds
+        return None
+    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def contact_result(row: ContactRow, attempts: list[AttemptRow]) -> dict[str, Any]:
