@@ -14,8 +14,11 @@ process's CPU than that — the rest wait their turn.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from typing import ParamSpec, TypeVar
 
 import gevent
@@ -45,9 +48,58 @@ _worker = threading.local()  # `busy` on a thread running work of this pool
 def _on_worker(function: Callable[..., _T], args: tuple, kwargs: dict) -> _T:
     _worker.busy = True
     try:
-        return function(*args, **kwargs)
+        with collector_paused():
+            return function(*args, **kwargs)
     finally:
         _worker.busy = False
+
+
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """No automatic cyclic collection while this lasts (see `_CollectorPause`). Around a
+    whole API request too: the collection that follows finds its temporaries freed."""
+    _collector.hold()
+    try:
+        yield
+    finally:
+        _collector.release()
+
+
+class _CollectorPause:
+    """The cyclic garbage collector runs on whichever thread allocates when a threshold is
+    reached, and holds the GIL throughout: a big flow's hundreds of thousands of new objects
+    made it run on the worker, scanning them, for up to 385 ms at a time while the loop
+    waited for the GIL. While work runs here it is paused (refcounting still frees almost
+    everything: validating a flow leaves no cycles), at most MAX_PAUSE seconds in a row, so
+    back-to-back work cannot hold it off for good."""
+
+    MAX_PAUSE = 60.0
+
+    def __init__(self) -> None:
+        self.holders = 0
+        self.since: float | None = None  # paused by us since (monotonic); inf: given up
+
+    def hold(self) -> None:
+        with _lock:
+            self.holders += 1
+            now = time.monotonic()
+            if self.since is None:
+                if gc.isenabled():  # not if someone else turned it off: theirs to turn on
+                    gc.disable()
+                    self.since = now
+            elif now - self.since > self.MAX_PAUSE:
+                gc.enable()  # long enough: collections may run (and stall) until work ends
+                self.since = float("inf")
+
+    def release(self) -> None:
+        with _lock:
+            self.holders -= 1
+            if self.holders == 0 and self.since is not None:
+                gc.enable()
+                self.since = None
+
+
+_collector = _CollectorPause()
 
 
 def _pool() -> ThreadPool:
