@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from controller import patterns
 from controller.esl import apps
 from controller.flows.problems import Problem, error, pointer_of
 from controller.nodes.base import AudioUse, NodeSpec, VariableRead
@@ -126,7 +127,10 @@ def check(node: NodeSpec) -> Iterator[Problem]:
             if re.search(r"[\s!]", multi["pattern"]):
                 # FreeSWITCH splits play_and_get_digits arguments on spaces.
                 raise re.error("spaces and ! are not allowed")
-            pattern = re.compile(multi["pattern"])
+            re.compile(multi["pattern"])  # FreeSWITCH's PCRE takes what Python's re does
+            # Branch keys are tested with RE2 (no pattern can backtrack for minutes here);
+            # one RE2 cannot run (a backreference) leaves them untested.
+            pattern = _linear(multi["pattern"])
         except re.error as exc:
             yield error(
                 "invalid-pattern",
@@ -164,7 +168,7 @@ def check(node: NodeSpec) -> Iterator[Problem]:
                 pointer=where,
             )
         elif not multi["minDigits"] <= len(key) <= multi["maxDigits"] or (
-            pattern is not None and not pattern.fullmatch(key)
+            pattern is not None and pattern.fullmatch(key) is None
         ):
             yield error(
                 "branch-not-allowed",
@@ -191,6 +195,13 @@ def audio(config: dict[str, Any]) -> Iterator[AudioUse]:
 def spoken(config: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
     for name in _PROMPTS:
         yield from item_spoken(config[name], "/" + name)
+
+
+def _linear(pattern: str) -> Any:
+    try:
+        return patterns.compile_pattern(pattern)
+    except patterns.PatternError:
+        return None
 
 
 def _regex(config: dict[str, Any]) -> str:

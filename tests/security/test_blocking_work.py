@@ -263,3 +263,35 @@ def test_the_simulator_tests_digits_with_re2_when_it_can() -> None:
     digits = "1" * 60 + "3"
     assert in_a_thread(lambda: collect._matches(r"^(1+)+2$", digits)) is False
     assert collect._matches(r"^(1)\1$", "11") is True  # a backreference: PCRE's way
+
+
+def test_a_dtmf_pattern_is_checked_against_branch_keys_with_re2(tmp_path: Path) -> None:
+    key = "1" * 63 + "3"  # a branch key of 64 digits: Python's re would backtrack for ages
+    flow = {
+        "name": "Digits",
+        "graph": {
+            "startNodeId": "ask",
+            "nodes": [
+                {
+                    "id": "ask",
+                    "type": "dtmf",
+                    "config": {
+                        "mode": "multi_digit",
+                        "variable": "entry",
+                        "multiDigitConfig": {
+                            "minDigits": 1,
+                            "maxDigits": 64,
+                            "pattern": r"(1+)+2",
+                        },
+                        "prompt": [{"type": "audioFile", "audioId": "confirmed-audio-id"}],
+                    },
+                    "outputs": {"branches": {key: "end"}, "onSuccess": "end"},
+                },
+                {"id": "end", "type": "hangup"},
+            ],
+        },
+    }
+    path = tmp_path / "digits.yaml"
+    path.write_text(yaml.safe_dump(flow, sort_keys=False))
+    result = in_a_thread(lambda: load_flow_file(path))
+    assert [p.code for p in result.errors] == ["branch-not-allowed"]
