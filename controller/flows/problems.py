@@ -81,7 +81,7 @@ RULES: dict[str, str] = {
     "endless-loop": "Reachable nodes from which the call can never end (see routing above).",
     "invalid-template": "A malformed `{{ }}` placeholder in a config string.",
     "invalid-config": "Fields that contradict: `minDigits` > `maxDigits`, operator vs value.",
-    "invalid-pattern": "A regular expression that does not compile.",
+    "invalid-pattern": "A regular expression that does not compile (conditions: in RE2).",
     "invalid-branch-key": "A dtmf branch key that is not a phone key (`0`-`9`, `*`, `#`).",
     "branch-not-allowed": "A dtmf branch never taken: not allowed, or not a valid entry.",
     "unhandled-dial-outcome": "Dial outcomes unwired, no `default` (onVoicemail: with AMD only).",
