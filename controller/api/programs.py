@@ -31,6 +31,7 @@ from controller.api.errors import ApiError, Response
 from controller.api.request import Request
 from controller.api.router import Router
 from controller.flowstore import FlowStore
+from controller.offload import off_loop
 from controller.programs import export, lifecycle, progress
 from controller.programs.database import ProgramDatabase
 from controller.programs.importer import ContactFileError, normalise_number, parse_contacts
@@ -182,8 +183,13 @@ class ProgramsApi:
         store, row = self._program(program_id)
         text, as_json = _contacts_text(request)
         try:
-            report = parse_contacts(
-                text, source="body", country=row.spec.default_country, as_json=as_json
+            # ~60 µs a row (phone numbers parsed): 2 s for a 1 MiB file, off the loop.
+            report = off_loop(
+                parse_contacts,
+                text,
+                source="body",
+                country=row.spec.default_country,
+                as_json=as_json,
             )
             added = lifecycle.import_contacts(store, row.id, report, now=self.clock())
         except ContactFileError as exc:

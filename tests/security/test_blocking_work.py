@@ -295,3 +295,19 @@ def test_a_dtmf_pattern_is_checked_against_branch_keys_with_re2(tmp_path: Path) 
     path.write_text(yaml.safe_dump(flow, sort_keys=False))
     result = in_a_thread(lambda: load_flow_file(path))
     assert [p.code for p in result.errors] == ["branch-not-allowed"]
+
+
+def test_importing_contacts_parses_them_off_the_loop(
+    api: ApiClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from controller.api import programs as programs_api  # noqa: PLC0415 (the module, to patch)
+
+    spec = {"name": "March", "flow": "payment-reminder", "timezone": "UTC", "defaultCountry": "MA"}
+    assert api.request("POST", "/api/programs", {"id": "march", "spec": spec}).status == 201
+    work = HeldWork(programs_api.parse_contacts)
+    monkeypatch.setattr(programs_api, "parse_contacts", work)
+    contacts = [{"phone": "0600000001", "name": "Amina"}]
+    answer = answered_while_held(
+        api, work, lambda: api.request("POST", "/api/programs/march/contacts", contacts)
+    )
+    assert answer.status == 200 and answer.json()["added"] == 1
