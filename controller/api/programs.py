@@ -282,12 +282,8 @@ class ProgramsApi:
         else:
             store = self._store(create=True)
             assert store is not None
-        phones, invalid = [], []
-        for number in numbers:
-            try:
-                phones.append(normalise_number(number, (country or "US").upper()))
-            except ValueError as exc:
-                invalid.append({"number": str(number)[:64], "reason": str(exc)})
+        # ~60 µs a number: 0.6 s for the most a request may send, off the loop.
+        phones, invalid = off_loop(_normalised, numbers, (country or "US").upper())
         scope = program_id or GLOBAL_DNC
         if add:
             changed = store.add_dnc(phones, scope=scope, now=self.clock())
@@ -302,6 +298,17 @@ class ProgramsApi:
                 "invalid": invalid,
             },
         )
+
+
+def _normalised(numbers: list[str], country: str) -> tuple[list[str], list[dict[str, str]]]:
+    """E.164 numbers, and those that are not numbers with why."""
+    phones, invalid = [], []
+    for number in numbers:
+        try:
+            phones.append(normalise_number(number, country))
+        except ValueError as exc:
+            invalid.append({"number": str(number)[:64], "reason": str(exc)})
+    return phones, invalid
 
 
 def _unavailable_is_503(handler: Callable[..., Response]) -> Callable[..., Response]:
