@@ -147,12 +147,11 @@ class ProgramsApi:
         entries = export.results(store, row.id)
         if kind == "json":
             return Response(200, {"program": row.id, "results": entries})
-        out = io.StringIO()
-        export.write_csv(entries, out)
+        text = off_loop(_csv_text, entries)  # ~10 µs a cell: seconds for a big program
         disposition = f'attachment; filename="{row.id}-results.csv"'  # ids are [A-Za-z0-9_.-]
         return Response(
             200,
-            raw=out.getvalue().encode("utf-8"),
+            raw=text.encode("utf-8"),
             content_type="text/csv; charset=utf-8",
             headers=[("Content-Disposition", disposition)],
         )
@@ -298,6 +297,12 @@ class ProgramsApi:
                 "invalid": invalid,
             },
         )
+
+
+def _csv_text(entries: list[dict[str, Any]]) -> str:
+    out = io.StringIO()
+    export.write_csv(entries, out)
+    return out.getvalue()
 
 
 def _normalised(numbers: list[str], country: str) -> tuple[list[str], list[dict[str, str]]]:
