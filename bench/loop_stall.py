@@ -3,11 +3,12 @@
 A controller (as `callflow run` builds it, API on) runs on this process's gevent loop. Beside
 it, two greenlets stand in for the calls that share the loop: a ticker that sleeps 1 ms and
 notes how late it wakes, and a ping over a loopback socket pair (the way a call's ESL
-traffic waits on the loop). Each request goes over real HTTP from a client thread; the
-figure is the longest gap between ticks, and the slowest ping, while it is served.
+traffic waits on the loop). Each request goes over real HTTP; the figure is the longest
+gap between ticks, and the slowest ping, while it is served.
 
-The "on the loop" rows run the same work directly on the loop, as the API did before
-(issue #14: a 740 KB flow held every call for 3.4 s), for comparison. The pattern rows time
+Requests are sent by curl, another process. The "on the loop" rows run the same work
+directly on the loop, as the API did before (issue #14: a 740 KB flow held every call for
+3.4 s), for comparison. The pattern rows time
 `^(a+)+$` on text ending in `!`: Python's `re` (what conditions used) and RE2 (what they use).
 """
 
@@ -27,6 +28,7 @@ from typing import Any
 
 import gevent
 import gevent.socket
+from gevent import subprocess
 
 from bench.connect import main as write_results
 from bench.validation import big_flow
@@ -97,21 +99,18 @@ class LoopWatch:
 
 
 def request(port: int, method: str, path: str, body: bytes | None) -> int:
-    """One HTTP request from a client thread (the loop keeps serving meanwhile)."""
-    import http.client  # noqa: PLC0415 (only here)
-
-    def send() -> int:
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-        try:
-            headers = {"x-api-key": KEY, "Content-Type": "application/json"}
-            connection.request(method, path, body=body, headers=headers)
-            response = connection.getresponse()
-            response.read()
-            return response.status
-        finally:
-            connection.close()
-
-    return gevent.get_hub().threadpool.apply(send)
+    """One HTTP request by curl, another process as a real client is: a client thread in
+    this process would compete with the loop for the GIL and blur the figure."""
+    command = ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", method]
+    command += ["-H", f"x-api-key: {KEY}", "-H", "Content-Type: application/json"]
+    with tempfile.NamedTemporaryFile(suffix=".json") as sent:
+        if body is not None:
+            sent.write(body)
+            sent.flush()
+            command += ["--data-binary", f"@{sent.name}"]
+        command.append(f"http://127.0.0.1:{port}{path}")
+        output, _ = subprocess.Popen(command, stdout=subprocess.PIPE).communicate(timeout=300)
+    return int(output or 0)
 
 
 def worst(watch: LoopWatch, action: Callable[[], Any]) -> tuple[float, float, float, float]:
