@@ -5,9 +5,10 @@ call asks for that flow (at most once a second per flow): the new text is valida
 and only a valid version replaces the one being served — an invalid edit is logged with its
 problems and the previous version keeps serving. A call keeps the `Flow` object it started
 with, so its version is pinned whatever happens to the file meanwhile; an old version stays
-in memory only as long as a call or a program still holds it. Reading and validating a file
-runs on a worker thread (controller.offload): a big flow takes seconds, which the event
-loop, serving every call, must not.
+in memory only as long as a call or a program still holds it, or while it is one of the
+last RECENT_VERSIONS the flow served (a call another process dialled may resume here).
+Reading and validating a file runs on a worker thread (controller.offload): a big flow takes
+seconds, which the event loop, serving every call, must not.
 
 The directory is scanned again for files added since (SIGHUP always; a list of the flows, or
 a call asking for a flow the store does not know, at most once a second). A file that is gone
@@ -25,6 +26,7 @@ import itertools
 import logging
 import time
 import weakref
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,6 +46,7 @@ from controller.patterns import PatternError
 log = logging.getLogger("callflow.flows")
 
 RECHECK_SECONDS = 1.0
+RECENT_VERSIONS = 3  # replaced versions of each flow kept whether or not anything holds them
 
 
 @dataclass(slots=True)
@@ -101,10 +104,14 @@ class FlowStore:
         # runner the one it pinned, so a call resumed after its dial (maybe dialled by
         # another process) runs the exact version it started on, even if the file changed.
         # Weak: a version nothing holds any more goes (200 replacements of a 158 KB flow
-        # kept 111 MB when every version was kept); the serving one is held by its entry.
+        # kept 111 MB when every version was kept); the serving one is held by its entry,
+        # the last RECENT_VERSIONS replaced by `_recent`.
         self._versions: weakref.WeakValueDictionary[tuple[str, str], Flow] = (
             weakref.WeakValueDictionary()
         )
+        # The versions a flow served last, held a while longer: a call dialled by another
+        # process on one of them may be resumed here, and nothing here holds it.
+        self._recent: dict[str, deque[Flow]] = {}
         # Loads of a file run off the event loop (controller.offload); each takes a ticket,
         # and a load finishing after a later-started one was applied is dropped (stale).
         self._tickets = itertools.count(1)
@@ -209,6 +216,8 @@ class FlowStore:
     def _accepted(self, flow_id: str, entry: _Entry, flow: Flow, result: LoadResult) -> None:
         previous, entry.serving = entry.serving, flow
         self._versions[(flow_id, flow.version)] = flow
+        if previous is not None and previous.version != flow.version:
+            self._recent.setdefault(flow_id, deque(maxlen=RECENT_VERSIONS)).append(previous)
         now = time.time()
         entry.last_success = now
         entry.rejected, entry.rejected_version, entry.rejected_at = [], None, None
@@ -312,6 +321,7 @@ class FlowStore:
         """Stop serving `flow_id` (its file is gone); calls running it keep their version.
         Its gauges go with it: a flow that is not there is neither stale nor loaded."""
         self._entries.pop(flow_id, None)
+        self._recent.pop(flow_id, None)
         self._applied[flow_id] = next(self._tickets)  # a load still running is not applied
         metrics.FLOW_STALE.remove(flow_id)
         metrics.FLOW_LAST_LOAD_SUCCESS.remove(flow_id)
