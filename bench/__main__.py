@@ -12,7 +12,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import attack, capacity, connect, cpu, pacing, validation, vanish
+from bench import attack, capacity, connect, cpu, loop_stall, pacing, validation, vanish
 
 OUTPUT = Path("docs/benchmarks.md")
 
@@ -25,7 +25,7 @@ def main() -> int:
         f"{os.cpu_count()} cores, Python {platform.python_version()}, {platform.machine()}.",
         "",
     ]
-    for module in (connect, cpu, capacity, pacing, vanish, validation, attack):
+    for module in (connect, cpu, capacity, pacing, vanish, validation, loop_stall, attack):
         lines += module.run()
         lines.append("")
     OUTPUT.parent.mkdir(exist_ok=True)

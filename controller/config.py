@@ -11,6 +11,7 @@ Every problem is a `ConfigError` naming the setting and where it came from.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import re
 from collections.abc import Mapping
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from controller import patterns
 from controller.exceptions import ConfigError
 from controller.flows.source import SourceError, read_document
 
@@ -96,6 +98,20 @@ class Settings:
         return host.strip("[]") or "127.0.0.1", int(port)
 
 
+# Every number has a range, so no setting can overflow a timer or a date (NaN and infinity
+# refused too): durations in seconds, counts, bytes.
+NUMBER_BOUNDS: dict[str, tuple[float, float]] = {
+    "max_calls": (1, 100_000),
+    "linger_seconds": (0, 3600),
+    "command_timeout": (0.001, 3600),
+    "media_timeout": (0.001, 86_400),
+    "max_steps": (1, 1_000_000),
+    "shutdown_grace": (0, 3600),
+    "call_deadline": (0.001, 7 * 86_400),
+    "api_max_body": (1, 64 * 1024 * 1024),
+    "freeswitch_sps": (0.001, 10_000),
+}
+
 _FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
 
 
@@ -108,7 +124,7 @@ def _convert(name: str, value: Any, origin: str) -> Any:
             routes = []
             for item in value:
                 route = Route(match=str(item["match"]), flow=str(item["flow"]))
-                re.compile(route.match)
+                patterns.compile_pattern(route.match)  # RE2, as the flow store runs it
                 routes.append(route)
             return tuple(routes)
         if name == "api_keys":
@@ -210,6 +226,10 @@ def _check(settings: Settings) -> None:
         raise ConfigError("call_fd_reserve must be 0 or more (descriptors)")
     if settings.api_max_body < 1:
         raise ConfigError("api_max_body must be at least 1 (bytes)")
+    for name, (lowest, highest) in NUMBER_BOUNDS.items():
+        value = getattr(settings, name)
+        if not math.isfinite(value) or not lowest <= value <= highest:
+            raise ConfigError(f"{name} must be from {lowest:g} to {highest:g}, not {value!r}")
     if settings.log_format not in ("text", "json"):
         raise ConfigError("log_format must be text or json")
     if settings.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):

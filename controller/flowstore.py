@@ -4,7 +4,11 @@ Flows are loaded from the flows directory at start. A file changed on disk is re
 call asks for that flow (at most once a second per flow): the new text is validated first,
 and only a valid version replaces the one being served — an invalid edit is logged with its
 problems and the previous version keeps serving. A call keeps the `Flow` object it started
-with, so its version is pinned whatever happens to the file meanwhile.
+with, so its version is pinned whatever happens to the file meanwhile; an old version stays
+in memory only as long as a call or a program still holds it, or while it is one of the
+last RECENT_VERSIONS the flow served (a call another process dialled may resume here).
+Reading and validating a file runs on a worker thread (controller.offload): a big flow takes
+seconds, which the event loop, serving every call, must not.
 
 The directory is scanned again for files added since (SIGHUP always; a list of the flows, or
 a call asking for a flow the store does not know, at most once a second). A file that is gone
@@ -18,13 +22,15 @@ version is loaded, and `status()` for the HTTP API.
 
 from __future__ import annotations
 
+import itertools
 import logging
-import re
 import time
+import weakref
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from controller import metrics
+from controller import metrics, patterns
 from controller.config import Route
 from controller.flows.loader import (
     LoadResult,
@@ -34,10 +40,13 @@ from controller.flows.loader import (
     version_of,
 )
 from controller.flows.model import Flow
+from controller.offload import off_loop
+from controller.patterns import PatternError
 
 log = logging.getLogger("callflow.flows")
 
 RECHECK_SECONDS = 1.0
+RECENT_VERSIONS = 3  # replaced versions of each flow kept whether or not anything holds them
 
 
 @dataclass(slots=True)
@@ -87,13 +96,27 @@ class FlowStore:
     ) -> None:
         self.directory = directory
         self.audio_root = audio_root
-        self.routes = [(re.compile(route.match), route.flow) for route in routes]
+        self.routes = [(route.match, route.flow) for route in routes]
         self.default_flow = default_flow
         self._entries: dict[str, _Entry] = {}
         self._scanned = time.monotonic()  # the last look for files added to the directory
-        # Every valid version seen, so a call resumed by another process after its dial runs
-        # the exact version it started on, even if the file has changed since.
-        self._versions: dict[tuple[str, str], Flow] = {}
+        # Valid versions still in use: a call keeps the `Flow` it started on, a program's
+        # runner the one it pinned, so a call resumed after its dial (maybe dialled by
+        # another process) runs the exact version it started on, even if the file changed.
+        # Weak: a version nothing holds any more goes (200 replacements of a 158 KB flow
+        # kept 111 MB when every version was kept); the serving one is held by its entry,
+        # the last RECENT_VERSIONS replaced by `_recent`.
+        self._versions: weakref.WeakValueDictionary[tuple[str, str], Flow] = (
+            weakref.WeakValueDictionary()
+        )
+        # The versions a flow served last, held a while longer: a call dialled by another
+        # process on one of them may be resumed here, and nothing here holds it.
+        self._recent: dict[str, deque[Flow]] = {}
+        # Loads of a file run off the event loop (controller.offload); each takes a ticket,
+        # and a load finishing after a later-started one was applied is dropped (stale).
+        self._tickets = itertools.count(1)
+        self._applied: dict[str, int] = {}  # flow id -> ticket of the load last applied
+        self._reloading: set[str] = set()  # flow ids being re-read after a change
 
     def load_all(self) -> list[LoadResult]:
         """(Re)load every flow file; returns the results so the caller can report them."""
@@ -159,15 +182,25 @@ class FlowStore:
 
     def set_routes(self, routes: tuple[Route, ...], default_flow: str | None) -> None:
         """The route table and default flow for calls selected from now on."""
-        self.routes = [(re.compile(route.match), route.flow) for route in routes]
+        self.routes = [(route.match, route.flow) for route in routes]
         self.default_flow = default_flow
 
-    def load_file(self, path: Path) -> LoadResult:
-        """Load (or reload) one flow file; a valid version replaces the one being served."""
-        result = load_flow_file(path, audio_root=self.audio_root)
+    def load_file(self, path: Path, result: LoadResult | None = None) -> LoadResult:
+        """Load (or reload) one flow file; a valid version replaces the one being served.
+        The parse and checks run off the event loop (seconds for a big flow); `result`: the
+        load of the file's current text, already made (the API validated it to write it)."""
+        ticket = next(self._tickets)
+        try:
+            mtime = path.stat().st_mtime_ns  # before reading: a write meanwhile is seen later
+        except OSError:
+            mtime = 0
+        if result is None:
+            result = off_loop(load_flow_file, path, audio_root=self.audio_root)
         flow_id = flow_id_for(path)
+        if self._applied.get(flow_id, 0) > ticket:
+            return result  # a load started after this one was applied already
+        self._applied[flow_id] = ticket
         entry = self._entries.get(flow_id)
-        mtime = path.stat().st_mtime_ns if path.exists() else 0
         if entry is None:
             entry = self._entries[flow_id] = _Entry(path, mtime, time.monotonic(), None, result)
         else:
@@ -183,6 +216,8 @@ class FlowStore:
     def _accepted(self, flow_id: str, entry: _Entry, flow: Flow, result: LoadResult) -> None:
         previous, entry.serving = entry.serving, flow
         self._versions[(flow_id, flow.version)] = flow
+        if previous is not None and previous.version != flow.version:
+            self._recent.setdefault(flow_id, deque(maxlen=RECENT_VERSIONS)).append(previous)
         now = time.time()
         entry.last_success = now
         entry.rejected, entry.rejected_version, entry.rejected_at = [], None, None
@@ -237,12 +272,19 @@ class FlowStore:
             except OSError:
                 return None if self._gone(flow_id, entry) else entry.serving
             entry.missing_since = None
-            if mtime != entry.mtime_ns:
-                self.load_file(entry.path)
+            if mtime != entry.mtime_ns and flow_id not in self._reloading:
+                # This call waits for the new text to be validated (off the loop); calls
+                # asking meanwhile get the version served now rather than a second load.
+                self._reloading.add(flow_id)
+                try:
+                    self.load_file(entry.path)
+                finally:
+                    self._reloading.discard(flow_id)
+                entry = self._entries.get(flow_id, entry)
         return entry.serving
 
     def get_version(self, flow_id: str, version: str) -> Flow | None:
-        """That exact version if this process has seen it, else the version served now."""
+        """That exact version if it is still in use here, else the version served now."""
         exact = self._versions.get((flow_id, version))
         if exact is not None:
             return exact
@@ -279,6 +321,8 @@ class FlowStore:
         """Stop serving `flow_id` (its file is gone); calls running it keep their version.
         Its gauges go with it: a flow that is not there is neither stale nor loaded."""
         self._entries.pop(flow_id, None)
+        self._recent.pop(flow_id, None)
+        self._applied[flow_id] = next(self._tickets)  # a load still running is not applied
         metrics.FLOW_STALE.remove(flow_id)
         metrics.FLOW_LAST_LOAD_SUCCESS.remove(flow_id)
 
@@ -292,9 +336,7 @@ class FlowStore:
         if not flow_id:
             destination = variables.get("destination_number", "")
             flow_id = (
-                next(
-                    (flow for pattern, flow in self.routes if pattern.fullmatch(destination)), None
-                )
+                next((flow for match, flow in self.routes if _routes(match, destination)), None)
                 or self.default_flow
             )
         if not flow_id:
@@ -302,5 +344,19 @@ class FlowStore:
         return flow_id, self.get(flow_id)
 
     @property
+    def versions_kept(self) -> int:
+        """How many versions are in memory: the ones served plus those still held."""
+        return len(self._versions)
+
+    @property
     def flow_ids(self) -> list[str]:
         return sorted(self._entries)
+
+
+def _routes(match: str, destination: str) -> bool:
+    """Whether a route's pattern matches the whole dialled number (the caller's text: RE2,
+    so no number can make a pattern backtrack; a number too long to test matches none)."""
+    try:
+        return patterns.fullmatch(match, destination)
+    except PatternError:
+        return False

@@ -11,14 +11,20 @@ gone from the directory first (the store does, at most once a second).
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from gevent.lock import Semaphore
+
+from controller import offload
 from controller.api import flowfiles
-from controller.api.errors import ApiError, Response
+from controller.api.errors import ApiError, Response, encode_json
 from controller.api.request import Request
 from controller.api.router import Router
 from controller.flows.loader import (
@@ -31,6 +37,7 @@ from controller.flows.loader import (
 from controller.flows.model import Flow
 from controller.flows.source import SourceError, read_document
 from controller.flowstore import FlowStatus, FlowStore
+from controller.offload import off_loop
 
 log = logging.getLogger("callflow.api")
 
@@ -42,13 +49,14 @@ PLACEHOLDER_ID = "flow"
 class FlowsApi:
     def __init__(self, store: FlowStore) -> None:
         self.store = store
+        self._writing = Semaphore()
 
     def register(self, router: Router) -> None:
         router.add("GET", "/api/flows", self.list)
-        router.add("POST", "/api/flows", self.create)
-        router.add("POST", "/api/flows/validate", self.validate)
-        router.add("GET", "/api/flows/{id}", self.read)
-        router.add("PUT", "/api/flows/{id}", self.replace)
+        router.add("POST", "/api/flows", _collector_paused(self.create))
+        router.add("POST", "/api/flows/validate", _collector_paused(self.validate))
+        router.add("GET", "/api/flows/{id}", _collector_paused(self.read))
+        router.add("PUT", "/api/flows/{id}", _collector_paused(self.replace))
         router.add("DELETE", "/api/flows/{id}", self.delete)
 
     # -- reading ----------------------------------------------------------------------------
@@ -85,8 +93,8 @@ class FlowsApi:
             flow_id = _id_from(data) or PLACEHOLDER_ID
             if "name" not in data:
                 data = {**data, "name": PLACEHOLDER_NAME}
-        result = load_flow_data(data, flow_id=flow_id, audio_root=self.store.audio_root)
-        return Response(200, summary([result]))
+        report = off_loop(_validation_report, data, flow_id, self.store.audio_root)
+        return Response(200, report)
 
     # -- writing ----------------------------------------------------------------------------
 
@@ -130,9 +138,10 @@ class FlowsApi:
     def delete(self, request: Request, flow_id: str) -> Response:
         flowfiles.check_id(flow_id)
         status = self._status(flow_id)
-        if status.path.exists():
-            flowfiles.delete(status.path)
-        self.store.remove(flow_id)
+        with self._writing:
+            if status.path.exists():
+                off_loop(flowfiles.delete, status.path)  # fsyncs the directory
+            self.store.remove(flow_id)
         log.info("flow %s deleted through the API", flow_id)
         return Response(204)
 
@@ -140,25 +149,62 @@ class FlowsApi:
         directory = self.store.directory
         if not directory.is_dir():
             raise ApiError(503, "the flows directory does not exist", directory=str(directory))
-        text = flowfiles.render(data, path)
-        result = load_flow_text(
-            text,
-            flow_id=flow_id,
-            is_json=path.suffix == ".json",
-            source=str(path),
-            audio_root=self.store.audio_root,
+        text, result, report = off_loop(
+            _render_and_load, data, path, flow_id, self.store.audio_root
         )
-        if not result.valid:
+        if report is not None:
             raise ApiError(
                 422,
                 f"flow {flow_id!r} is invalid ({len(result.errors)} error(s)); nothing was written",
-                validation=summary([_without_lines(result)]),
+                validation=report,
             )
-        flowfiles.write_atomic(path, text)
-        self.store.load_file(path)  # serve it now, not at the next mtime check
+        # One write (and its load) at a time, so the file and the version served agree.
+        with self._writing:
+            off_loop(flowfiles.write_atomic, path, text)  # fsync: 100s of ms on a busy disk
+            # Serve it now, not at the next mtime check; the load above is of this very text.
+            self.store.load_file(path, result=result)
         status = self.store.status(flow_id)
         assert status is not None
         return status
+
+
+def _validation_report(data: Any, flow_id: str, audio_root: Path | None) -> dict[str, Any]:
+    """On a worker thread (off_loop): seconds of pure Python for a flow of hundreds of KB."""
+    return summary([load_flow_data(data, flow_id=flow_id, audio_root=audio_root)])
+
+
+def _render_and_load(
+    data: dict[str, Any], path: Path, flow_id: str, audio_root: Path | None
+) -> tuple[str, LoadResult, dict[str, Any] | None]:
+    """The file text for `data`, its load, and the validation report when it is invalid.
+    On a worker thread (off_loop): touches nothing but its arguments."""
+    text = flowfiles.render(data, path)
+    result = load_flow_text(
+        text,
+        flow_id=flow_id,
+        is_json=path.suffix == ".json",
+        source=str(path),
+        audio_root=audio_root,
+    )
+    report = None if result.valid else summary([_without_lines(result)])
+    return text, result, report
+
+
+def _collector_paused(handler: Callable[..., Response]) -> Callable[..., Response]:
+    """The handler, the encoding of its answer included (off the loop: a flow document is
+    ~20 ms of JSON), with the cyclic collector paused (controller.offload): the parsed body
+    and the document are freed when it runs again."""
+
+    @functools.wraps(handler)
+    def paused(*args: Any, **kwargs: Any) -> Response:
+        with offload.collector_paused():
+            response = handler(*args, **kwargs)
+            if response.body is None or response.raw is not None:
+                return response
+            encoded = off_loop(encode_json, response.body)
+            return dataclasses.replace(response, body=None, raw=encoded)
+
+    return paused
 
 
 def _flow_body(request: Request) -> dict[str, Any]:
@@ -227,7 +273,7 @@ def _detail(flow_id: str, status: FlowStatus) -> dict[str, Any]:
     being served, as written in its file; when the file holds a rejected edit, the served
     version rebuilt from memory (defaults filled in); with no valid version, the file as it
     is (or no document at all when it cannot be read)."""
-    document = _document(status)
+    document = off_loop(_document, status)  # parses the file: seconds for a big one
     return {**document, "id": flow_id, "status": _summary(flow_id, status)}
 
 

@@ -20,6 +20,7 @@ database configured or reachable. Bodies are limited by `api_max_body` like ever
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import time
@@ -30,6 +31,7 @@ from controller.api.errors import ApiError, Response
 from controller.api.request import Request
 from controller.api.router import Router
 from controller.flowstore import FlowStore
+from controller.offload import off_loop
 from controller.programs import export, lifecycle, progress
 from controller.programs.database import ProgramDatabase
 from controller.programs.importer import ContactFileError, normalise_number, parse_contacts
@@ -86,17 +88,21 @@ class ProgramsApi:
         self.clock = clock
 
     def register(self, router: Router) -> None:
-        router.add("GET", "/api/programs", self.list)
-        router.add("POST", "/api/programs", self.create)
-        router.add("GET", "/api/programs/{id}", self.read)
-        router.add("POST", "/api/programs/{id}/contacts", self.import_contacts)
-        router.add("POST", "/api/programs/{id}/start", self.start)
-        router.add("POST", "/api/programs/{id}/pause", self.pause)
-        router.add("POST", "/api/programs/{id}/resume", self.resume)
-        router.add("POST", "/api/programs/{id}/cancel", self.cancel)
-        router.add("GET", "/api/programs/{id}/results", self.results)
-        router.add("POST", "/api/dnc", self.dnc_add)
-        router.add("POST", "/api/dnc/remove", self.dnc_remove)
+        routes = [
+            ("GET", "/api/programs", self.list),
+            ("POST", "/api/programs", self.create),
+            ("GET", "/api/programs/{id}", self.read),
+            ("POST", "/api/programs/{id}/contacts", self.import_contacts),
+            ("POST", "/api/programs/{id}/start", self.start),
+            ("POST", "/api/programs/{id}/pause", self.pause),
+            ("POST", "/api/programs/{id}/resume", self.resume),
+            ("POST", "/api/programs/{id}/cancel", self.cancel),
+            ("GET", "/api/programs/{id}/results", self.results),
+            ("POST", "/api/dnc", self.dnc_add),
+            ("POST", "/api/dnc/remove", self.dnc_remove),
+        ]
+        for method, path, handler in routes:
+            router.add(method, path, _unavailable_is_503(handler))
 
     # -- the store --------------------------------------------------------------------------
     def _store(self, *, create: bool = False) -> ProgramStore | None:
@@ -141,12 +147,11 @@ class ProgramsApi:
         entries = export.results(store, row.id)
         if kind == "json":
             return Response(200, {"program": row.id, "results": entries})
-        out = io.StringIO()
-        export.write_csv(entries, out)
+        text = off_loop(_csv_text, entries)  # ~10 µs a cell: seconds for a big program
         disposition = f'attachment; filename="{row.id}-results.csv"'  # ids are [A-Za-z0-9_.-]
         return Response(
             200,
-            raw=out.getvalue().encode("utf-8"),
+            raw=text.encode("utf-8"),
             content_type="text/csv; charset=utf-8",
             headers=[("Content-Disposition", disposition)],
         )
@@ -177,8 +182,13 @@ class ProgramsApi:
         store, row = self._program(program_id)
         text, as_json = _contacts_text(request)
         try:
-            report = parse_contacts(
-                text, source="body", country=row.spec.default_country, as_json=as_json
+            # ~60 µs a row (phone numbers parsed): 2 s for a 1 MiB file, off the loop.
+            report = off_loop(
+                parse_contacts,
+                text,
+                source="body",
+                country=row.spec.default_country,
+                as_json=as_json,
             )
             added = lifecycle.import_contacts(store, row.id, report, now=self.clock())
         except ContactFileError as exc:
@@ -271,12 +281,8 @@ class ProgramsApi:
         else:
             store = self._store(create=True)
             assert store is not None
-        phones, invalid = [], []
-        for number in numbers:
-            try:
-                phones.append(normalise_number(number, (country or "US").upper()))
-            except ValueError as exc:
-                invalid.append({"number": str(number)[:64], "reason": str(exc)})
+        # ~60 µs a number: 0.6 s for the most a request may send, off the loop.
+        phones, invalid = off_loop(_normalised, numbers, (country or "US").upper())
         scope = program_id or GLOBAL_DNC
         if add:
             changed = store.add_dnc(phones, scope=scope, now=self.clock())
@@ -291,6 +297,37 @@ class ProgramsApi:
                 "invalid": invalid,
             },
         )
+
+
+def _csv_text(entries: list[dict[str, Any]]) -> str:
+    out = io.StringIO()
+    export.write_csv(entries, out)
+    return out.getvalue()
+
+
+def _normalised(numbers: list[str], country: str) -> tuple[list[str], list[dict[str, str]]]:
+    """E.164 numbers, and those that are not numbers with why."""
+    phones, invalid = [], []
+    for number in numbers:
+        try:
+            phones.append(normalise_number(number, country))
+        except ValueError as exc:
+            invalid.append({"number": str(number)[:64], "reason": str(exc)})
+    return phones, invalid
+
+
+def _unavailable_is_503(handler: Callable[..., Response]) -> Callable[..., Response]:
+    """The database going away mid-request (any store call: a read, the progress counts, an
+    export) is 503, as documented, never a 500."""
+
+    @functools.wraps(handler)
+    def guarded(*args: Any, **kwargs: Any) -> Response:
+        try:
+            return handler(*args, **kwargs)
+        except StoreUnavailable as exc:
+            raise ApiError(503, str(exc)) from None
+
+    return guarded
 
 
 def _object(body: Any, allowed: frozenset[str], shape: str) -> dict[str, Any]:

@@ -9,8 +9,11 @@ from urllib.parse import parse_qs
 
 from controller.api.errors import ApiError
 from controller.flows.source import SourceError, parse_json
+from controller.offload import off_loop
 
 READ_CHUNK = 64 * 1024
+# Bodies up to this size are parsed on the event loop (a few ms); larger ones off it.
+INLINE_PARSE_BYTES = 32 * 1024
 
 
 @dataclass(slots=True)
@@ -82,18 +85,24 @@ class Request:
         raw = self.body()
         if not raw.strip():
             raise ApiError(400, "the request has no body; send a JSON document")
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            raise ApiError(400, "the body is not UTF-8 text") from None
-        try:
-            data = parse_json(text).data  # duplicate keys, depth and NaN refused, as in files
-        except SourceError as exc:
-            raise ApiError(400, f"request body: {exc.message}") from None
-        problem = _unrepresentable(data)
-        if problem:
-            raise ApiError(400, f"request body: invalid JSON: {problem}")
-        return data
+        if len(raw) <= INLINE_PARSE_BYTES:
+            return _parse(raw)
+        return off_loop(_parse, raw)  # ~0.1 ms per KiB of pure Python (object hooks, checks)
+
+
+def _parse(raw: bytes) -> Any:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ApiError(400, "the body is not UTF-8 text") from None
+    try:
+        data = parse_json(text).data  # duplicate keys, depth and NaN refused, as in files
+    except SourceError as exc:
+        raise ApiError(400, f"request body: {exc.message}") from None
+    problem = _unrepresentable(data)
+    if problem:
+        raise ApiError(400, f"request body: invalid JSON: {problem}")
+    return data
 
 
 def _unrepresentable(data: Any) -> str | None:

@@ -17,7 +17,9 @@ class Node:
     branches: dict[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
+# weakref_slot: the flow store keeps an old version only while something (a call, a
+# program's runner) still refers to it (controller.flowstore, `_versions`).
+@dataclass(frozen=True, slots=True, weakref_slot=True)
 class Flow:
     id: str
     name: str

@@ -81,8 +81,8 @@ RULES: dict[str, str] = {
     "endless-loop": "Reachable nodes from which the call can never end (see routing above).",
     "invalid-template": "A malformed `{{ }}` placeholder in a config string.",
     "invalid-config": "Fields that contradict: `minDigits` > `maxDigits`, operator vs value.",
-    "invalid-pattern": "A regular expression that does not compile, or names a FreeSWITCH "
-    "variable (`${`).",
+    "invalid-pattern": "A regular expression that does not compile (conditions: in RE2), or "
+    "names a FreeSWITCH variable (`${`).",
     "reserved-variable": "A channel variable FreeSWITCH gives a meaning to, exported by "
     "set_variable or set by a dial (docs/security.md).",
     "invalid-branch-key": "A dtmf branch key that is not a phone key (`0`-`9`, `*`, `#`).",

@@ -8,14 +8,15 @@ text otherwise. String `value`s are templates.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from controller import patterns
 from controller.exceptions import NodeError
 from controller.flows.problems import Problem, error
 from controller.nodes.base import NodeSpec, VariableRead
 from controller.nodes.schema_parts import VARIABLE_REFERENCE
+from controller.patterns import PatternError
 from controller.templates import strings_in
 
 if TYPE_CHECKING:
@@ -35,7 +36,7 @@ OPERATORS: dict[str, str] = {
     "contains": "text containing value, or a list containing it",
     "startsWith": "text starting with value",
     "endsWith": "text ending with value",
-    "matches": "text in which the regular expression `value` finds a match",
+    "matches": "text in which the regular expression `value` (RE2 syntax) finds a match",
     "exists": "set (takes no value)",
     "notExists": "not set (takes no value)",
     "isEmpty": "unset or empty text (takes no value)",
@@ -169,11 +170,11 @@ def check(node: NodeSpec) -> Iterator[Problem]:
             )
         elif operator == "matches" and isinstance(value, str):
             try:
-                re.compile(value)
-            except re.error as exc:
+                patterns.compile_pattern(value)
+            except PatternError as exc:
                 yield error(
                     "invalid-pattern",
-                    f"value is not a valid regular expression: {exc}",
+                    f"value is not a regular expression RE2 accepts: {exc}",
                     pointer=where + "/value",
                 )
 
@@ -236,7 +237,10 @@ def _compare(operator: str, left: Any, right: Any) -> bool:
         return _text(left).startswith(_text(right))
     if operator == "endsWith":
         return _text(left).endswith(_text(right))
-    return re.search(str(right), _text(left)) is not None  # matches
+    try:  # RE2: linear in the text, so no pattern can hold the loop (controller.patterns)
+        return patterns.search(str(right), _text(left))  # matches
+    except PatternError as exc:
+        raise _Incomparable(f"matches: {exc}") from None
 
 
 def evaluate(rule: dict[str, Any], lookup: Any, render: Any) -> bool:

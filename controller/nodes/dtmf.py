@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from controller import patterns
 from controller.esl import apps
 from controller.esl.expansion import names_a_variable
 from controller.flows.problems import Problem, error, pointer_of
@@ -130,7 +131,10 @@ def check(node: NodeSpec) -> Iterator[Problem]:
             if names_a_variable(multi["pattern"]):
                 # FreeSWITCH would expand it as a variable (controller.esl.expansion).
                 raise re.error("'${' is not allowed")
-            pattern = re.compile(multi["pattern"])
+            re.compile(multi["pattern"])  # FreeSWITCH's PCRE takes what Python's re does
+            # Branch keys are tested with RE2 (no pattern can backtrack for minutes here);
+            # one RE2 cannot run (a backreference) leaves them untested.
+            pattern = _linear(multi["pattern"])
         except re.error as exc:
             yield error(
                 "invalid-pattern",
@@ -168,7 +172,7 @@ def check(node: NodeSpec) -> Iterator[Problem]:
                 pointer=where,
             )
         elif not multi["minDigits"] <= len(key) <= multi["maxDigits"] or (
-            pattern is not None and not pattern.fullmatch(key)
+            pattern is not None and pattern.fullmatch(key) is None
         ):
             yield error(
                 "branch-not-allowed",
@@ -195,6 +199,13 @@ def audio(config: dict[str, Any]) -> Iterator[AudioUse]:
 def spoken(config: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
     for name in _PROMPTS:
         yield from item_spoken(config[name], "/" + name)
+
+
+def _linear(pattern: str) -> Any:
+    try:
+        return patterns.compile_pattern(pattern)
+    except patterns.PatternError:
+        return None
 
 
 def _regex(config: dict[str, Any]) -> str:

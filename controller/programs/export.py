@@ -6,9 +6,10 @@ attempt (uuid, outcome, result, cause, times). CSV columns: the fixed ones, then
 fields, `attr.<name>` for custom attributes and `var.<name>` for the last call's variables.
 
 Spreadsheet safety: names, attributes and variables come from contact files and callers. A
-CSV cell starting with `=`, `+`, `-`, `@`, a tab or a carriage return is run as a formula by
-Excel, LibreOffice and Google Sheets (formula injection), so every such text cell is written
-with a leading `'`, which spreadsheets show as text and do not run. The `phone` column is
+CSV cell starting with `=`, `+`, `-`, `@` or `|` (also after spaces, and in their fullwidth
+forms U+FF1D, U+FF0B, U+FF0D, U+FF20, U+FF5C), or with a tab, CR or LF, is run as a formula
+by Excel, LibreOffice or Google Sheets (formula injection), so every such text cell is
+written with a leading `'`, which spreadsheets show as text and do not run. The `phone` column is
 left as it is: it is always E.164 (`+` and digits, checked at import), which no spreadsheet
 can run as anything but a number, and tools matching numbers need it exact. JSON is left as
 it is.
@@ -39,7 +40,11 @@ FIXED = (
 def iso_time(epoch: float | None) -> str | None:
     if epoch is None:
         return None
-    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    try:
+        moment = datetime.fromtimestamp(epoch, UTC)
+    except (OverflowError, ValueError, OSError):  # a time stored before specs had bounds
+        return None
+    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def contact_result(row: ContactRow, attempts: list[AttemptRow]) -> dict[str, Any]:
@@ -108,14 +113,27 @@ def write_csv(entries: list[dict[str, Any]], out: TextIO) -> None:
         writer.writerow({k: v if k == "phone" else spreadsheet_safe(v) for k, v in row.items()})
 
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# OWASP's CSV injection list, plus what spreadsheets also take for it: `|` (DDE), and the
+# fullwidth (and small) forms of = + - @ |, which some spreadsheets read as the ASCII ones.
+FORMULA_STARTS = frozenset("=+-@|\uff1d\uff0b\uff0d\uff20\uff5c\ufe62\ufe63")
+# A cell starting with one of these is quoted whatever follows: spreadsheets skip them (or
+# start a new line) before looking for a formula.
+CONTROL_STARTS = frozenset("\t\r\n\x0b\x0c")
 
 
 def spreadsheet_safe(value: Any) -> Any:
-    """A CSV cell no spreadsheet runs as a formula: text starting with a formula character
-    gets a leading `'`; objects and lists become JSON text first."""
+    """A CSV cell no spreadsheet runs as a formula: text starting with a formula character,
+    or with a control character, or with spaces and then a formula character, gets a
+    leading `'`; objects and lists become JSON text first."""
     if isinstance(value, dict | list):
         value = json.dumps(value, ensure_ascii=False)
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+    if isinstance(value, str) and value and _is_formula(value):
         return "'" + value
     return value
+
+
+def _is_formula(text: str) -> bool:
+    if text[0] in CONTROL_STARTS:
+        return True
+    stripped = text.lstrip()  # every Unicode space: " =1+1" is still a formula to Excel
+    return bool(stripped) and stripped[0] in FORMULA_STARTS

@@ -23,6 +23,7 @@ Every problem is a `SpecError` naming the field. The parsed `ProgramSpec` is sto
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import date, time
@@ -70,8 +71,31 @@ _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _GATEWAY = re.compile(r"^[A-Za-z0-9_.-]+$")
 
 
+# Upper bounds: every duration and count has one, so no specification can overflow a date
+# (`after: 1e300` made /results answer 500 for good) or ask for more than a controller does.
+MAX_DURATION = 90 * 86400.0  # seconds: a retry at most 90 days after the attempt
+MAX_TIMES = 100  # retries of one outcome; maxAttempts
+MAX_CONCURRENT = 10_000  # calls of one program (and of one gateway) at once
+MAX_CALLS_PER_SECOND = 1_000.0
+MAX_LIST = 1_000  # window hours and excluded dates
+
+
 class SpecError(ValueError):
     """A program specification that cannot be used; the message names the field."""
+
+
+def _at_most(value: float, maximum: float, where: str, stored: bool) -> float:
+    """`value`, refused above `maximum` — or, for a specification stored by an earlier
+    version (which had no bounds), brought down to it so the program still reads and runs."""
+    if value <= maximum:
+        return value
+    if stored:
+        return maximum
+    raise SpecError(f"{where}: at most {_shown(maximum)}, not {_shown(value)}")
+
+
+def _shown(number: float) -> str:
+    return str(int(number)) if float(number).is_integer() and abs(number) < 1e15 else f"{number:g}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +137,8 @@ class ProgramSpec:
         return dict(self.raw)
 
 
-def parse_duration(value: Any, where: str) -> float:
+def parse_duration(value: Any, where: str, *, stored: bool = False) -> float:
+    """Seconds, from a number or text like 90, 30s, 10m, 2h, 1d; at most MAX_DURATION."""
     if isinstance(value, bool):
         raise SpecError(f"{where}: {value!r} is not a duration")
     if isinstance(value, int | float):
@@ -121,11 +146,14 @@ def parse_duration(value: Any, where: str) -> float:
     else:
         match = _DURATION.match(str(value).strip())
         if not match:
-            raise SpecError(f"{where}: {value!r} is not a duration (e.g. 90, 30s, 10m, 2h)")
+            shown = str(value)[:40]
+            raise SpecError(f"{where}: {shown!r} is not a duration (e.g. 90, 30s, 10m, 2h)")
         seconds = float(match.group(1)) * _UNIT[match.group(2)]
+    if math.isnan(seconds):
+        raise SpecError(f"{where}: not a number")
     if seconds < 0:
         raise SpecError(f"{where}: a duration cannot be negative")
-    return seconds
+    return _at_most(seconds, MAX_DURATION, f"{where} (seconds; 90d)", stored)
 
 
 def check_timezone(name: Any, where: str) -> ZoneInfo:
@@ -148,6 +176,9 @@ def _window(data: Any) -> Window:
         except (ValueError, TypeError):
             raise SpecError(f"window.days: use {', '.join(DAYS)}") from None
     hours: list[tuple[time, time | None]] = []
+    for name in ("hours", "excludedDates"):
+        if len(data.get(name) or ()) > MAX_LIST:
+            raise SpecError(f"window.{name}: at most {MAX_LIST} entries")
     for index, text in enumerate(data.get("hours") or ["00:00-24:00"]):
         match = _HOURS.match(str(text).strip())
         where = f"window.hours[{index}]"
@@ -169,7 +200,7 @@ def _window(data: Any) -> Window:
     return Window(days, tuple(hours), frozenset(excluded))
 
 
-def _pacing(data: Any, sps_limit: float | None) -> Pacing:
+def _pacing(data: Any, sps_limit: float | None, stored: bool) -> Pacing:
     data = {} if data is None else data
     if not isinstance(data, dict):
         raise SpecError("pacing: must be a mapping")
@@ -177,24 +208,27 @@ def _pacing(data: Any, sps_limit: float | None) -> Pacing:
     concurrent = data.get("maxConcurrent", 10)
     if not isinstance(concurrent, int) or isinstance(concurrent, bool) or concurrent < 1:
         raise SpecError("pacing.maxConcurrent: must be a whole number of at least 1")
+    concurrent = int(_at_most(concurrent, MAX_CONCURRENT, "pacing.maxConcurrent", stored))
     rate = data.get("callsPerSecond", 1.0)
-    if isinstance(rate, bool) or not isinstance(rate, int | float) or rate <= 0:
+    if isinstance(rate, bool) or not isinstance(rate, int | float) or not rate > 0:
         raise SpecError("pacing.callsPerSecond: must be a number above 0")
+    rate = _at_most(float(rate), MAX_CALLS_PER_SECOND, "pacing.callsPerSecond", stored)
     if sps_limit is not None and rate > sps_limit:
         raise SpecError(
             f"pacing.callsPerSecond: {rate:g} is more than {sps_limit:g}, the dial rate kept "
             "below FreeSWITCH's sessions-per-second (setting freeswitch_sps)"
         )
-    limits = data.get("gatewayLimits") or {}
-    if not isinstance(limits, dict):
+    limits = dict(data.get("gatewayLimits") or {})
+    if not isinstance(data.get("gatewayLimits") or {}, dict):
         raise SpecError("pacing.gatewayLimits: must map gateway names to concurrent calls")
     for name, limit in limits.items():
         if not _GATEWAY.match(str(name)) or not isinstance(limit, int) or limit < 1:
             raise SpecError(f"pacing.gatewayLimits.{name}: must be a whole number of at least 1")
+        limits[name] = int(_at_most(limit, MAX_CONCURRENT, f"pacing.gatewayLimits.{name}", stored))
     return Pacing(concurrent, float(rate), {str(k): int(v) for k, v in limits.items()})
 
 
-def _retries(data: Any) -> dict[str, RetryRule | None]:
+def _retries(data: Any, stored: bool) -> dict[str, RetryRule | None]:
     data = {} if data is None else data
     if not isinstance(data, dict):
         raise SpecError("retries: must map outcomes to {after, times} or never")
@@ -212,7 +246,9 @@ def _retries(data: Any) -> dict[str, RetryRule | None]:
         times = rule.get("times", 1)
         if not isinstance(times, int) or isinstance(times, bool) or times < 0:
             raise SpecError(f"{where}.times: must be a whole number")
-        rules[outcome] = RetryRule(parse_duration(rule.get("after", 0), f"{where}.after"), times)
+        times = int(_at_most(times, MAX_TIMES, f"{where}.times", stored))
+        after = parse_duration(rule.get("after", 0), f"{where}.after", stored=stored)
+        rules[outcome] = RetryRule(after, times)
     return rules
 
 
@@ -234,8 +270,10 @@ SPEC_FIELDS = (
 )
 
 
-def parse_spec(data: Any, *, sps_limit: float | None = None) -> ProgramSpec:
-    """A `ProgramSpec` from a YAML/JSON document; `SpecError` naming the field otherwise."""
+def parse_spec(data: Any, *, sps_limit: float | None = None, stored: bool = False) -> ProgramSpec:
+    """A `ProgramSpec` from a YAML/JSON document; `SpecError` naming the field otherwise.
+    `stored`: read back from a store, where an earlier version may have kept values over
+    today's bounds: those are brought down to the bound instead of refused."""
     if not isinstance(data, dict):
         raise SpecError("a program must be a mapping (name, flow, timezone, ...)")
     _only(data, SPEC_FIELDS, "program")
@@ -254,14 +292,15 @@ def parse_spec(data: Any, *, sps_limit: float | None = None) -> ProgramSpec:
     attempts = data.get("maxAttempts", 5)
     if not isinstance(attempts, int) or isinstance(attempts, bool) or attempts < 1:
         raise SpecError("maxAttempts: must be a whole number of at least 1")
+    attempts = int(_at_most(attempts, MAX_TIMES, "maxAttempts", stored))
     return ProgramSpec(
         name=str(data["name"]),
         flow=flow,
         timezone=str(data["timezone"]),
         default_country=country,
         window=_window(data.get("window")),
-        pacing=_pacing(data.get("pacing"), sps_limit),
-        retries=_retries(data.get("retries")),
+        pacing=_pacing(data.get("pacing"), sps_limit, stored),
+        retries=_retries(data.get("retries"), stored),
         max_attempts=attempts,
         raw=dict(data),
     )

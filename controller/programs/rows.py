@@ -20,7 +20,7 @@ from controller.programs.store import (
 def program_row(row: tuple[Any, ...]) -> ProgramRow:
     return ProgramRow(
         id=row[0],
-        spec=parse_spec(json.loads(row[1])),
+        spec=parse_spec(json.loads(row[1]), stored=True),
         state=row[2],
         reason=row[3],
         flow_version=row[4],

@@ -107,6 +107,9 @@ class ProgramRunner:
         self.clock = clock
         self.monotonic = monotonic
         self.bucket: TokenBucket | None = None
+        # The flow version the program runs, held from its first pass on (a paused runner
+        # keeps it for a resume): the flow store keeps only versions something holds.
+        self.pinned: Flow | None = None
         self.in_flight = 0
         self.placed = 0
         self.wake = Event()  # a call ended, or the manager has news: look again now
@@ -125,6 +128,8 @@ class ProgramRunner:
     def tick(self) -> float | None:
         """One pass; seconds until the next is useful, or None when the runner should stop."""
         program = self.store.get_program(self.program_id)
+        if program is None or program.state in ("completed", "cancelled"):
+            self.pinned = None  # nothing will run that version again
         if program is None or program.state != "running":
             return None
         flow = self._flow(program)
@@ -150,6 +155,7 @@ class ProgramRunner:
             self._consider(program, flow, gateway, contact, now)
         if not claimed and self.in_flight == 0 and self._finished(now):
             self.store.transition(self.program_id, "completed", allowed_from=("running",), now=now)
+            self.pinned = None
             log.info("program %s: completed", self.program_id)
             return None
         return 0.0 if len(claimed) == room else POLL_SECONDS
@@ -163,6 +169,7 @@ class ProgramRunner:
         version = program.flow_version or ""
         flow = self.flows.get_version(program.spec.flow, version)
         if flow is not None and flow.version == version:
+            self.pinned = flow  # holds the version in the flow store while the runner lives
             return flow
         reason = (
             f"flow {program.spec.flow} version {version} is not served here (the file "

@@ -18,11 +18,15 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+from controller import patterns
+from controller.patterns import PatternError
 from controller.simulator.media import play_file
 from controller.simulator.util import atoi
 
 if TYPE_CHECKING:
     from controller.simulator.session import Session
+
+MAX_DIGITS = 128  # digits a fallback `re` pattern is tested on; dtmf nodes ask for <= 64
 
 
 def play_and_get_digits(session: Session, arg: str) -> None:
@@ -107,8 +111,16 @@ def read(session: Session, arg: str) -> None:
 
 
 def _matches(regex: str, digits: str) -> bool:
+    """FreeSWITCH tests the digits with PCRE (switch_regex_match). Here RE2 runs every
+    pattern it accepts: same answers, and no pattern can backtrack for seconds on a
+    simulated caller's digits. The rest (backreferences, lookaround) goes to Python's
+    `re`, as PCRE would take it, on at most MAX_DIGITS digits."""
     try:
-        return re.search(regex, digits) is not None
+        return patterns.search(regex, digits)
+    except PatternError:
+        pass
+    try:
+        return re.search(regex, digits[:MAX_DIGITS]) is not None
     except re.error:
         return False
 
