@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support.api_client import REPO, ApiClient, api_settings, client_for
+from support.api_client import REPO
+from support.fixtures import api, controller
 
-from controller import runner
+__all__ = ["api", "controller", "flows_dir"]
 
 
 @pytest.fixture
@@ -18,18 +18,3 @@ def flows_dir(tmp_path: Path) -> Path:
     target = tmp_path / "flows"
     shutil.copytree(REPO / "flows", target)
     return target
-
-
-@pytest.fixture
-def controller(tmp_path: Path, flows_dir: Path) -> Iterator[runner.Controller]:
-    built = runner.build(api_settings(tmp_path, flows_dir))
-    built.start()
-    try:
-        yield built
-    finally:
-        built.stop(drain_seconds=5)
-
-
-@pytest.fixture
-def api(controller: runner.Controller) -> ApiClient:
-    return client_for(controller)

@@ -13,16 +13,15 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import gevent
 import pytest
 import yaml
-from support.api_client import REPO, ApiClient, api_settings, client_for
+from support.api_client import REPO, ApiClient
 
 from controller import patterns, runner
 from controller.api import flows as flows_api
@@ -37,28 +36,6 @@ from controller.simulator import collect
 WAIT = 10.0  # seconds: the most any event below is waited for
 CATASTROPHIC = r"^(a+)+$"
 VALIDATE = "/api/flows/validate"
-
-
-@pytest.fixture
-def flows_dir(tmp_path: Path) -> Path:
-    target = tmp_path / "flows"
-    shutil.copytree(REPO / "flows", target)
-    return target
-
-
-@pytest.fixture
-def controller(tmp_path: Path, flows_dir: Path) -> Iterator[runner.Controller]:
-    built = runner.build(api_settings(tmp_path, flows_dir))
-    built.start()
-    try:
-        yield built
-    finally:
-        built.stop(drain_seconds=5)
-
-
-@pytest.fixture
-def api(controller: runner.Controller) -> ApiClient:
-    return client_for(controller)
 
 
 class HeldWork:

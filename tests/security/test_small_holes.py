@@ -14,8 +14,6 @@ import csv
 import gc
 import io
 import json
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -42,28 +40,6 @@ SPEC = {
     "timezone": "Africa/Casablanca",
     "defaultCountry": "MA",
 }
-
-
-@pytest.fixture
-def flows_dir(tmp_path: Path) -> Path:
-    target = tmp_path / "flows"
-    shutil.copytree(REPO / "flows", target)
-    return target
-
-
-@pytest.fixture
-def controller(tmp_path: Path, flows_dir: Path) -> Iterator[runner.Controller]:
-    built = runner.build(api_settings(tmp_path, flows_dir))
-    built.start()
-    try:
-        yield built
-    finally:
-        built.stop(drain_seconds=5)
-
-
-@pytest.fixture
-def api(controller: runner.Controller) -> ApiClient:
-    return client_for(controller)
 
 
 # -- flow versions ---------------------------------------------------------------------------

@@ -1,5 +1,6 @@
-"""Fixtures shared by test folders that run calls: a served copy of the flows and a running
-harness. A folder's conftest.py imports them by name."""
+"""Fixtures shared by test folders: a served copy of the flows, a running harness (the
+controller's call server and the simulator), and a controller started as `callflow run` does
+with its API. A folder's conftest.py imports them by name."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from controller import runner
+from support.api_client import ApiClient, api_settings, client_for
 from support.harness import INTEGRATION_FLOWS, REPO, Harness, build_harness, close_harness
 
 
@@ -29,3 +32,19 @@ def harness(tmp_path: Path, flows_dir: Path) -> Iterator[Harness]:
         yield built
     finally:
         close_harness(built)
+
+
+@pytest.fixture
+def controller(tmp_path: Path, flows_dir: Path) -> Iterator[runner.Controller]:
+    """A controller built and started as `callflow run` does, on free ports."""
+    built = runner.build(api_settings(tmp_path, flows_dir))
+    built.start()
+    try:
+        yield built
+    finally:
+        built.stop(drain_seconds=5)
+
+
+@pytest.fixture
+def api(controller: runner.Controller) -> ApiClient:
+    return client_for(controller)
