@@ -72,6 +72,16 @@ def dial(tmp_path: Path) -> Iterator[DialHarness]:
         close_dial_harness(built)
 
 
+@pytest.fixture
+def no_channel_dial(tmp_path: Path) -> Iterator[DialHarness]:
+    """A harness whose dials are answered without a channel of their own."""
+    built = harness(tmp_path, dial_string=NO_CHANNEL)
+    try:
+        yield built
+    finally:
+        close_dial_harness(built)
+
+
 def place(dial: DialHarness, call_id: str, **contact: str) -> Any:
     """A program's call: its uuid is the record's callId and the origination uuid."""
     return dial.controller.outbound.place(
@@ -167,15 +177,10 @@ def test_dials_given_up_while_frozen_are_killed_when_freeswitch_places_them(
     assert dialer.pending == 0
 
 
-def test_a_late_socket_of_a_dial_given_up_is_hung_up_with_no_record(tmp_path: Path) -> None:
-    dial = harness(tmp_path, dial_string=NO_CHANNEL)
-    try:
-        late_socket_of_a_dial_given_up(dial)
-    finally:
-        close_dial_harness(dial)
-
-
-def late_socket_of_a_dial_given_up(dial: DialHarness) -> None:
+def test_a_late_socket_of_a_dial_given_up_is_hung_up_with_no_record(
+    no_channel_dial: DialHarness,
+) -> None:
+    dial = no_channel_dial
     sim, dialer = dial.simulator, dial.controller.outbound.dialer
     call_id = str(uuidlib.uuid4())
     sim.inbound.freeze()
@@ -243,15 +248,8 @@ def test_a_dial_cut_off_by_a_lost_event_socket_is_cancelled_once_it_is_back(
         close_dial_harness(dial)
 
 
-def test_a_late_originate_result_gets_the_call_killed(tmp_path: Path) -> None:
-    dial = harness(tmp_path, dial_string=NO_CHANNEL)
-    try:
-        late_originate_result(dial)
-    finally:
-        close_dial_harness(dial)
-
-
-def late_originate_result(dial: DialHarness) -> None:
+def test_a_late_originate_result_gets_the_call_killed(no_channel_dial: DialHarness) -> None:
+    dial = no_channel_dial
     sim, dialer = dial.simulator, dial.controller.outbound.dialer
     call_id = str(uuidlib.uuid4())
     sim.inbound.freeze()
